@@ -1,0 +1,8 @@
+//! ado-ingest: Azure DevOps service hooks and REST backfill → a deduplicated CloudEvents stream on
+//! RabbitMQ. Receiving (`http`), normalizing (`normalize`), storing (`store`), publishing (`publish`),
+//! reconciling and simulating each live in their own module.
+
+pub mod config;
+pub mod health;
+pub mod normalize;
+pub mod store;

@@ -1,0 +1,3 @@
+//! The `ado-ingest` command line.
+
+fn main() {}
