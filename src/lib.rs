@@ -4,5 +4,7 @@
 
 pub mod config;
 pub mod health;
+pub mod http;
 pub mod normalize;
 pub mod store;
+pub mod telemetry;
