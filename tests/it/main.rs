@@ -1,0 +1,10 @@
+//! Integration tests: a real server on port 0 (or the real binary), the real RabbitMQ, the shared
+//! fixtures.
+
+mod bad_input;
+mod dedup;
+mod harness;
+mod lifecycle;
+mod outage;
+mod process;
+mod proxy;
