@@ -6,5 +6,6 @@ pub mod config;
 pub mod health;
 pub mod http;
 pub mod normalize;
+pub mod publish;
 pub mod store;
 pub mod telemetry;

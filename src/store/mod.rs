@@ -10,6 +10,8 @@ use tokio::sync::Notify;
 
 use crate::normalize::NormalizedEvent;
 
+pub mod sqlite;
+
 /// What happened to one event handed to [`Store::insert`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {
@@ -80,3 +82,13 @@ pub trait Store: Send + Sync + 'static {
     fn outbox_notify(&self) -> Arc<Notify>;
 }
 
+/// Opens the store named by the `store` setting: an SQLite file path or `sqlite://path`.
+pub async fn open(location: &str, outbox_max: u64) -> Result<Arc<dyn Store>, StoreError> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        let message =
+            "PostgreSQL stores are not supported by this build; set `store` to an SQLite file path";
+        return Err(StoreError::Backend(message.into()));
+    }
+    let path = location.strip_prefix("sqlite://").unwrap_or(location);
+    Ok(Arc::new(sqlite::SqliteStore::open(path, outbox_max).await?))
+}
