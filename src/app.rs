@@ -17,7 +17,11 @@ use crate::telemetry;
 /// Runs `serve` on an already bound listener until `shutdown` is cancelled: stop accepting, finish
 /// in-flight requests (their events are committed before they answer), then let the publisher drain
 /// the outbox for up to `shutdown_grace`. What is not drained stays in the store for the next start.
-pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     config.validate_for_serve()?;
     let config = Arc::new(config);
     let store = store::open(&config.store, config.outbox_max)
@@ -33,7 +37,11 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         publisher_stop.clone(),
         config.shutdown_grace,
     ));
-    let retention = tokio::spawn(purge_seen_ids(store.clone(), config.seen_retention, shutdown.clone()));
+    let retention = tokio::spawn(purge_seen_ids(
+        store.clone(),
+        config.seen_retention,
+        shutdown.clone(),
+    ));
 
     let state = AppState {
         config: config.clone(),
@@ -66,7 +74,8 @@ async fn purge_seen_ids(store: Arc<dyn Store>, retention: Duration, shutdown: Ca
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
         match store.purge_seen_before(cutoff).await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "forgot seen ids past retention"),
             Ok(_) => {}

@@ -10,7 +10,11 @@ use tokio_util::sync::CancellationToken;
 use ado_ingest::config::Config;
 
 #[derive(Parser)]
-#[command(name = "ado-ingest", version, about = "Azure DevOps service hooks and REST backfill → RabbitMQ")]
+#[command(
+    name = "ado-ingest",
+    version,
+    about = "Azure DevOps service hooks and REST backfill → RabbitMQ"
+)]
 struct Cli {
     /// TOML configuration file; every key can also be set by an ADO_INGEST_* environment variable.
     #[arg(long, global = true, env = "ADO_INGEST_CONFIG")]

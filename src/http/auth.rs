@@ -58,15 +58,24 @@ impl HookAuthenticator {
         if !scheme.eq_ignore_ascii_case("basic") {
             return Err(AuthFailure::NotBasic);
         }
-        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| AuthFailure::Malformed)?;
-        let colon = decoded.iter().position(|b| *b == b':').ok_or(AuthFailure::Malformed)?;
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| AuthFailure::Malformed)?;
+        let colon = decoded
+            .iter()
+            .position(|b| *b == b':')
+            .ok_or(AuthFailure::Malformed)?;
         let presented = digest(&decoded[..colon], &decoded[colon + 1..]);
         // Compare against every credential without short-circuiting.
         let mut matched = subtle::Choice::from(0u8);
         for accepted in &self.digests {
             matched |= accepted.ct_eq(&presented);
         }
-        if bool::from(matched) { Ok(()) } else { Err(AuthFailure::Wrong) }
+        if bool::from(matched) {
+            Ok(())
+        } else {
+            Err(AuthFailure::Wrong)
+        }
     }
 }
 
@@ -91,8 +100,14 @@ mod tests {
         let auth = HookAuthenticator::new(&creds, false);
         assert_eq!(auth.check(&headers("ado", "old-secret")), Ok(()));
         assert_eq!(auth.check(&headers("ado", "new-secret")), Ok(()));
-        assert_eq!(auth.check(&headers("ado", "new-secre")), Err(AuthFailure::Wrong));
-        assert_eq!(auth.check(&headers("adx", "new-secret")), Err(AuthFailure::Wrong));
+        assert_eq!(
+            auth.check(&headers("ado", "new-secre")),
+            Err(AuthFailure::Wrong)
+        );
+        assert_eq!(
+            auth.check(&headers("adx", "new-secret")),
+            Err(AuthFailure::Wrong)
+        );
         assert_eq!(auth.check(&HeaderMap::new()), Err(AuthFailure::Missing));
         let mut bearer = HeaderMap::new();
         bearer.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));

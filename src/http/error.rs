@@ -41,7 +41,11 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::warn!(status = %self.status, code = self.code, detail = %self.detail, "request failed");
         }
-        let mut response = (self.status, Json(json!({"error": self.code, "detail": self.detail}))).into_response();
+        let mut response = (
+            self.status,
+            Json(json!({"error": self.code, "detail": self.detail})),
+        )
+            .into_response();
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()
@@ -61,5 +65,10 @@ impl IntoResponse for ApiError {
 pub fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
     metrics::counter!("ado_ingest_handler_panics_total").increment(1);
     tracing::error!("request handler panicked; answered 503 so the sender retries");
-    ApiError::unavailable("internal_error", "the request could not be processed; retry later", 5).into_response()
+    ApiError::unavailable(
+        "internal_error",
+        "the request could not be processed; retry later",
+        5,
+    )
+    .into_response()
 }

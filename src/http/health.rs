@@ -26,7 +26,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         json!({"ok": false, "error": state.health.broker_error().unwrap_or_else(|| "not connected yet".into())})
     };
     let ready = broker_ok && store["ok"] == true;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
         Json(json!({"ready": ready, "store": store, "broker": broker, "outbox_depth": depth})),

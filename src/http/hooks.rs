@@ -19,7 +19,11 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
     handle(state, None, req).await
 }
 
-pub async fn receive_for_org(State(state): State<AppState>, Path(org): Path<String>, req: Request) -> Response {
+pub async fn receive_for_org(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    req: Request,
+) -> Response {
     handle(state, Some(org), req).await
 }
 
@@ -42,11 +46,20 @@ type Rejection = (&'static str, ApiError);
 
 /// `application/json` (any parameters) or a `+json` media type.
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Reads at most `limit` bytes; refuses early on a declared length over the limit, so an oversized
@@ -74,18 +87,30 @@ async fn read_bounded(headers: &HeaderMap, body: Body, limit: usize) -> Result<B
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(e) => Err((
             "bad_body",
-            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", format!("the body could not be read: {e}")),
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                format!("the body could not be read: {e}"),
+            ),
         )),
     }
 }
 
-async fn process(state: &AppState, org: Option<String>, req: Request) -> Result<Response, Rejection> {
+async fn process(
+    state: &AppState,
+    org: Option<String>,
+    req: Request,
+) -> Result<Response, Rejection> {
     let (parts, body) = req.into_parts();
     if let Err(reason) = state.auth.check(&parts.headers) {
         tracing::info!(?reason, "hook rejected: not authenticated");
         return Err((
             "unauthorized",
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "valid Basic credentials are required"),
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "valid Basic credentials are required",
+            ),
         ));
     }
     if !is_json(&parts.headers) {
@@ -104,7 +129,10 @@ async fn process(state: &AppState, org: Option<String>, req: Request) -> Result<
             EnvelopeError::Malformed(_) => "malformed_json",
             EnvelopeError::NotAnEnvelope(_) => "not_a_service_hook",
         };
-        ("bad_request", ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string()))
+        (
+            "bad_request",
+            ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string()),
+        )
     })?;
     let event_type = envelope.event_type.clone();
     if envelope.is_test_notification() && !state.config.accept_test_notifications {
@@ -133,7 +161,11 @@ async fn process(state: &AppState, org: Option<String>, req: Request) -> Result<
         Ok(outcomes) => match outcomes.first() {
             Some(InsertOutcome::Accepted) => {
                 count(&event_type, "accepted");
-                Ok((StatusCode::ACCEPTED, Json(json!({"id": id, "duplicate": false}))).into_response())
+                Ok((
+                    StatusCode::ACCEPTED,
+                    Json(json!({"id": id, "duplicate": false})),
+                )
+                    .into_response())
             }
             Some(InsertOutcome::Duplicate) => {
                 count(&event_type, "duplicate");
@@ -158,7 +190,11 @@ async fn process(state: &AppState, org: Option<String>, req: Request) -> Result<
         }
         Err(e) => Err((
             "store_error",
-            ApiError::unavailable("store_unavailable", format!("the event could not be made durable: {e}"), 5),
+            ApiError::unavailable(
+                "store_unavailable",
+                format!("the event could not be made durable: {e}"),
+                5,
+            ),
         )),
     }
 }

@@ -38,7 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .layer(middleware::from_fn_with_state(state.clone(), record_latency))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_latency,
+        ))
         // A bug must never become a 500: Azure DevOps would put the subscription on probation and
         // drop new events. 503 makes it retry instead.
         .layer(CatchPanicLayer::custom(error::panic_response))

@@ -49,7 +49,11 @@ pub fn slug(s: &str) -> String {
         .chars()
         .map(|c| {
             let c = c.to_ascii_lowercase();
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' { c } else { '-' }
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
         })
         .collect();
     if out.is_empty() { "_".into() } else { out }
@@ -64,7 +68,10 @@ fn base_url_from_resource_url(url: &str) -> Option<String> {
 /// Organization slug from a collection base URL: `dev.azure.com/{org}`, `{org}.visualstudio.com`,
 /// or the collection name of a Server URL (`https://host/tfs/{collection}`).
 pub fn org_from_base_url(base_url: &str) -> Option<String> {
-    let rest = base_url.split_once("://").map(|(_, r)| r).unwrap_or(base_url);
+    let rest = base_url
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or(base_url);
     let mut segments = rest.split('/').filter(|s| !s.is_empty());
     let host = segments.next()?.split(':').next()?.to_ascii_lowercase();
     let path: Vec<&str> = segments.collect();
@@ -115,11 +122,20 @@ pub fn dataschema(event_type: &str) -> String {
 }
 
 /// Builds the message: id, routing key and the CloudEvents body.
-pub fn finish(draft: EventDraft, tenant: &Tenant, raw: &Value, opts: &NormalizeOptions) -> NormalizedEvent {
+pub fn finish(
+    draft: EventDraft,
+    tenant: &Tenant,
+    raw: &Value,
+    opts: &NormalizeOptions,
+) -> NormalizedEvent {
     let mut id_parts: Vec<&str> = vec![&tenant.collection_id, draft.event_type];
     id_parts.extend(draft.identity.iter().map(String::as_str));
     let id = event_id(&id_parts);
-    let project_slug = draft.project_name.as_deref().map(slug).unwrap_or_else(|| "_".into());
+    let project_slug = draft
+        .project_name
+        .as_deref()
+        .map(slug)
+        .unwrap_or_else(|| "_".into());
     let routing_key = format!("{}.{}.{}", tenant.org_slug, project_slug, draft.event_type);
     let source = match (&tenant.base_url, &draft.project_id) {
         (Some(base), Some(p)) => format!("{base}{p}"),
@@ -168,8 +184,14 @@ mod tests {
 
     #[test]
     fn org_slug_from_services_and_server_urls() {
-        assert_eq!(org_from_base_url("https://dev.azure.com/Contoso/").as_deref(), Some("contoso"));
-        assert_eq!(org_from_base_url("https://fabrikam.visualstudio.com/").as_deref(), Some("fabrikam"));
+        assert_eq!(
+            org_from_base_url("https://dev.azure.com/Contoso/").as_deref(),
+            Some("contoso")
+        );
+        assert_eq!(
+            org_from_base_url("https://fabrikam.visualstudio.com/").as_deref(),
+            Some("fabrikam")
+        );
         assert_eq!(
             org_from_base_url("http://tctfs05:8080/tfs/TayCommCFT/").as_deref(),
             Some("taycommcft")

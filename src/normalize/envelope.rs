@@ -90,7 +90,9 @@ fn string_field(name: &str, v: Option<Value>) -> Result<String, EnvelopeError> {
     match v {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
         Some(Value::String(_)) => Err(EnvelopeError::NotAnEnvelope(format!("`{name}` is empty"))),
-        Some(_) => Err(EnvelopeError::NotAnEnvelope(format!("`{name}` is not a string"))),
+        Some(_) => Err(EnvelopeError::NotAnEnvelope(format!(
+            "`{name}` is not a string"
+        ))),
         None => Err(EnvelopeError::NotAnEnvelope(format!("`{name}` is missing"))),
     }
 }
@@ -105,9 +107,12 @@ fn optional_string(v: Option<Value>) -> Option<String> {
 /// Parses a hook body. Requires a JSON object with string `eventType`, `id` and `publisherId` and a
 /// `resource` key (which may be null); everything else is optional and read leniently.
 pub fn parse_envelope(body: &[u8]) -> Result<HookEnvelope, EnvelopeError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
     if !value.is_object() {
-        return Err(EnvelopeError::NotAnEnvelope("the body is not a JSON object".into()));
+        return Err(EnvelopeError::NotAnEnvelope(
+            "the body is not a JSON object".into(),
+        ));
     }
     let raw: RawEnvelope =
         serde_json::from_value(value).map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))?;

@@ -34,6 +34,11 @@ pub fn normalize_hook(env: &HookEnvelope, opts: &NormalizeOptions) -> Normalized
             }
             finish(draft, &tenant, &env.resource, opts)
         }
-        None => finish(passthrough::draft(env), &tenant, passthrough::raw(env), opts),
+        None => finish(
+            passthrough::draft(env),
+            &tenant,
+            passthrough::raw(env),
+            opts,
+        ),
     }
 }

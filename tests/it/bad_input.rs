@@ -35,13 +35,19 @@ async fn raw_request(base: &str, head: &str, body: &[u8]) -> (u16, String) {
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (status, text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_its_status_and_publishes_nothing() {
-    let server = TestServer::start(ServerOptions::default().with("ADO_INGEST_MAX_BODY_BYTES", "65536")).await;
+    let server =
+        TestServer::start(ServerOptions::default().with("ADO_INGEST_MAX_BODY_BYTES", "65536"))
+            .await;
     server.wait_ready().await;
     let mut tap = Tap::bind(&server.exchange).await;
     let url = format!("{}/hooks", server.base);
@@ -52,10 +58,19 @@ async fn bad_input_gets_its_status_and_publishes_nothing() {
     let (status, body) = post_hook(&url, &good, None).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"], "unauthorized");
-    let r = client.post(&url).header("content-type", "application/json").body(good.clone()).send().await.unwrap();
+    let r = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
     assert!(r.headers().get("www-authenticate").is_some());
     assert_eq!(post_hook(&url, &good, Some((USER, "wrong"))).await.0, 401);
-    assert_eq!(post_hook(&url, &good, Some(("other", PASSWORD))).await.0, 401);
+    assert_eq!(
+        post_hook(&url, &good, Some(("other", PASSWORD))).await.0,
+        401
+    );
     let r = client
         .post(&url)
         .header("content-type", "application/json")
@@ -81,19 +96,43 @@ async fn bad_input_gets_its_status_and_publishes_nothing() {
 
     // Malformed JSON, JSON that is not an envelope, invalid UTF-8, deep nesting.
     let (status, body) = server.post(b"{\"eventType\": \"git.push\", ").await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("malformed_json")));
-    for not_envelope in [&b"[1,2,3]"[..], b"{\"hello\": \"world\"}", b"\"git.push\"", b"{\"eventType\": 5, \"id\": \"x\", \"publisherId\": \"tfs\", \"resource\": {}}"] {
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    for not_envelope in [
+        &b"[1,2,3]"[..],
+        b"{\"hello\": \"world\"}",
+        b"\"git.push\"",
+        b"{\"eventType\": 5, \"id\": \"x\", \"publisherId\": \"tfs\", \"resource\": {}}",
+    ] {
         let (status, body) = server.post(not_envelope).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("not_a_service_hook")), "{body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("not_a_service_hook")),
+            "{body}"
+        );
     }
     let mut invalid_utf8 = b"{\"eventType\": \"git.push\", \"id\": \"".to_vec();
     invalid_utf8.extend_from_slice(&[0xff, 0xfe, 0xc3]);
     invalid_utf8.extend_from_slice(b"\", \"publisherId\": \"tfs\", \"resource\": {}}");
     let (status, body) = server.post(&invalid_utf8).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("malformed_json")), "{body}");
-    let deep = format!("{{\"eventType\": \"git.push\", \"id\": \"x\", \"publisherId\": \"tfs\", \"resource\": {}{}}}", "[".repeat(20_000), "]".repeat(20_000));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("malformed_json")),
+        "{body}"
+    );
+    let deep = format!(
+        "{{\"eventType\": \"git.push\", \"id\": \"x\", \"publisherId\": \"tfs\", \"resource\": {}{}}}",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
     let (status, body) = server.post(deep.as_bytes()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("malformed_json")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("malformed_json")),
+        "{body}"
+    );
 
     // Over the limit with a declared length: refused at once, without waiting for the body.
     let head = format!(
@@ -103,10 +142,17 @@ async fn bad_input_gets_its_status_and_publishes_nothing() {
     let started = Instant::now();
     let (status, text) = raw_request(&server.base, &head, b"{\"eventType\":").await;
     assert_eq!(status, 413, "{text}");
-    assert!(started.elapsed() < Duration::from_secs(3), "413 must not wait for a 1 GiB body");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "413 must not wait for a 1 GiB body"
+    );
     // Over the limit without a declared length (chunked): cut off at the limit.
     let big = vec![b' '; 200_000];
-    let stream = futures::stream::iter(big.chunks(10_000).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+    let stream = futures::stream::iter(
+        big.chunks(10_000)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
     let r = client
         .post(&url)
         .header("content-type", "application/json")
@@ -123,10 +169,20 @@ async fn bad_input_gets_its_status_and_publishes_nothing() {
     let id = body["id"].as_str().unwrap().to_string();
 
     // Still serving.
-    let r = client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    let r = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let got = tap.collect(1, Duration::from_millis(1500), Duration::from_secs(15)).await;
-    assert_eq!(got.len(), 1, "only the passthrough event is published: {got:?}");
+    let got = tap
+        .collect(1, Duration::from_millis(1500), Duration::from_secs(15))
+        .await;
+    assert_eq!(
+        got.len(),
+        1,
+        "only the passthrough event is published: {got:?}"
+    );
     assert_eq!(got[0].message_id.as_deref(), Some(id.as_str()));
     assert_eq!(got[0].kind.as_deref(), Some("ado.passthrough"));
     assert_eq!(got[0].routing_key, "contoso._.ado.passthrough");

@@ -14,9 +14,14 @@ fn sample(name: &str) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicates_are_published_once_and_test_notifications_not_at_all() {
-    let Some(update) = sample("workitem.updated.2.json") else { return };
+    let Some(update) = sample("workitem.updated.2.json") else {
+        return;
+    };
     let test_notification = sample("workitem.created.json").unwrap();
-    assert_eq!(test_notification["subscriptionId"], "00000000-0000-0000-0000-000000000000");
+    assert_eq!(
+        test_notification["subscriptionId"],
+        "00000000-0000-0000-0000-000000000000"
+    );
 
     let server = TestServer::start(ServerOptions::default()).await;
     server.wait_ready().await;
@@ -45,23 +50,31 @@ async fn duplicates_are_published_once_and_test_notifications_not_at_all() {
     next["notificationId"] = 100.into();
     next["resource"]["rev"] = (rev + 1).into();
     next["resource"]["id"] = (next["resource"]["id"].as_i64().unwrap() + 1).into();
-    next["resource"]["fields"]["System.Rev"] = serde_json::json!({"oldValue": rev, "newValue": rev + 1});
+    next["resource"]["fields"]["System.Rev"] =
+        serde_json::json!({"oldValue": rev, "newValue": rev + 1});
     next["resource"]["revision"]["rev"] = (rev + 1).into();
     let (s4, b4) = server.post(&serde_json::to_vec(&next).unwrap()).await;
     assert_eq!(s4, 202, "{b4}");
     assert_ne!(b4["id"], b1["id"]);
 
     // Test notification: 200, nothing published.
-    let (s5, b5) = server.post(&serde_json::to_vec(&test_notification).unwrap()).await;
+    let (s5, b5) = server
+        .post(&serde_json::to_vec(&test_notification).unwrap())
+        .await;
     assert_eq!(s5, 200, "{b5}");
     assert_eq!(b5["test"], true);
 
-    let got = tap.collect(2, Duration::from_millis(1500), Duration::from_secs(15)).await;
+    let got = tap
+        .collect(2, Duration::from_millis(1500), Duration::from_secs(15))
+        .await;
     let ids: Vec<_> = got.iter().map(|m| m.message_id.clone().unwrap()).collect();
     assert_eq!(ids.len(), 2, "{ids:?}");
     assert!(ids.contains(&b1["id"].as_str().unwrap().to_string()));
     assert!(ids.contains(&b4["id"].as_str().unwrap().to_string()));
-    assert!(got.iter().all(|m| m.kind.as_deref() == Some("workitem.updated")));
+    assert!(
+        got.iter()
+            .all(|m| m.kind.as_deref() == Some("workitem.updated"))
+    );
 
     server.stop().await;
     cleanup(&server_exchange(&tap)).await;

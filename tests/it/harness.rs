@@ -31,7 +31,8 @@ pub fn fixtures_dir(kind: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    if std::env::var_os("CI").is_some() || std::env::var_os("ADO_INGEST_REQUIRE_FIXTURES").is_some() {
+    if std::env::var_os("CI").is_some() || std::env::var_os("ADO_INGEST_REQUIRE_FIXTURES").is_some()
+    {
         panic!("fixtures missing at {} (required under CI)", dir.display());
     }
     eprintln!("skipping: fixtures not found at {}", dir.display());
@@ -40,13 +41,20 @@ pub fn fixtures_dir(kind: &str) -> Option<PathBuf> {
 
 /// Every `*.json` hook sample (name, bytes), sorted.
 pub fn hook_samples() -> Vec<(String, Vec<u8>)> {
-    let Some(dir) = fixtures_dir("ado-samples") else { return Vec::new() };
+    let Some(dir) = fixtures_dir("ado-samples") else {
+        return Vec::new();
+    };
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .expect("read fixtures")
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     out.sort();
     out
@@ -104,7 +112,10 @@ impl TestServer {
             "ADO_INGEST_STORE".into(),
             store_dir.join("ado-ingest.sqlite").display().to_string(),
         );
-        env.insert("ADO_INGEST_HOOK_CREDENTIALS".into(), format!("{USER}:{PASSWORD}"));
+        env.insert(
+            "ADO_INGEST_HOOK_CREDENTIALS".into(),
+            format!("{USER}:{PASSWORD}"),
+        );
         env.insert("ADO_INGEST_SHUTDOWN_GRACE".into(), "10s".into());
         env.insert("ADO_INGEST_PUBLISH_MAX_BACKOFF".into(), "1s".into());
         for (k, v) in &opts.env {
@@ -159,7 +170,12 @@ impl TestServer {
     }
 
     pub async fn post(&self, body: &[u8]) -> (u16, Value) {
-        post_hook(&format!("{}/hooks", self.base), body, Some((USER, PASSWORD))).await
+        post_hook(
+            &format!("{}/hooks", self.base),
+            body,
+            Some((USER, PASSWORD)),
+        )
+        .await
     }
 }
 
@@ -175,7 +191,10 @@ pub async fn post_hook(url: &str, body: &[u8], creds: Option<(&str, &str)>) -> (
     let resp = req.send().await.expect("request");
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// One message read back from the exchange.
@@ -199,7 +218,9 @@ pub struct Tap {
 
 impl Tap {
     pub async fn bind(exchange: &str) -> Self {
-        let conn = Connection::connect(AMQP_URL, ConnectionProperties::default()).await.unwrap();
+        let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
+            .await
+            .unwrap();
         let ch = conn.create_channel().await.unwrap();
         let queue = format!("{exchange}.tap");
         ch.queue_declare(
@@ -230,11 +251,20 @@ impl Tap {
             )
             .await
             .unwrap();
-        Self { conn, queue, consumer }
+        Self {
+            conn,
+            queue,
+            consumer,
+        }
     }
 
     /// Collects messages until `expected` arrived and then `quiet` passed without more, or `timeout`.
-    pub async fn collect(&mut self, expected: usize, quiet: Duration, timeout: Duration) -> Vec<Received> {
+    pub async fn collect(
+        &mut self,
+        expected: usize,
+        quiet: Duration,
+        timeout: Duration,
+    ) -> Vec<Received> {
         let deadline = Instant::now() + timeout;
         let mut out = Vec::new();
         loop {
@@ -242,7 +272,11 @@ impl Tap {
             if now >= deadline {
                 return out;
             }
-            let wait = if out.len() >= expected { quiet } else { deadline - now };
+            let wait = if out.len() >= expected {
+                quiet
+            } else {
+                deadline - now
+            };
             match tokio::time::timeout(wait.min(deadline - now), self.consumer.next()).await {
                 Ok(Some(Ok(d))) => {
                     let p = &d.properties;
@@ -270,9 +304,17 @@ impl Tap {
 
 /// Deletes the exchanges and queues a server declared for `exchange`.
 pub async fn cleanup(exchange: &str) {
-    let Ok(conn) = Connection::connect(AMQP_URL, ConnectionProperties::default()).await else { return };
-    let Ok(ch) = conn.create_channel().await else { return };
-    for q in [format!("{exchange}.unrouted"), format!("{exchange}.all"), format!("{exchange}.tap")] {
+    let Ok(conn) = Connection::connect(AMQP_URL, ConnectionProperties::default()).await else {
+        return;
+    };
+    let Ok(ch) = conn.create_channel().await else {
+        return;
+    };
+    for q in [
+        format!("{exchange}.unrouted"),
+        format!("{exchange}.all"),
+        format!("{exchange}.tap"),
+    ] {
         let _ = ch.queue_delete(q.into(), Default::default()).await;
     }
     for x in [exchange.to_string(), format!("{exchange}.unrouted")] {

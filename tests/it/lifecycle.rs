@@ -12,8 +12,15 @@ fn assert_each_once(accepted: &[String], got: &[Received]) {
     for m in got {
         *seen.entry(m.message_id.as_deref().unwrap()).or_default() += 1;
     }
-    let missing: Vec<_> = accepted.iter().filter(|id| !seen.contains_key(id.as_str())).collect();
-    assert!(missing.is_empty(), "{} accepted hooks never reached the exchange: {missing:?}", missing.len());
+    let missing: Vec<_> = accepted
+        .iter()
+        .filter(|id| !seen.contains_key(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} accepted hooks never reached the exchange: {missing:?}",
+        missing.len()
+    );
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "published more than once: {twice:?}");
 }
@@ -37,7 +44,13 @@ async fn sigkill_mid_stream_loses_no_accepted_hook() {
 
     let mut second = ServeProcess::spawn(dir.path(), &exchange, port, &log);
     second.wait_ready().await;
-    let got = tap.collect(accepted.len(), Duration::from_secs(3), Duration::from_secs(60)).await;
+    let got = tap
+        .collect(
+            accepted.len(),
+            Duration::from_secs(3),
+            Duration::from_secs(60),
+        )
+        .await;
     second.signal("TERM");
     let _ = second.child.wait();
     assert_each_once(&accepted, &got);
@@ -56,10 +69,22 @@ async fn sigterm_under_load_drains_everything_accepted() {
     let load = Load::start(&server.base, 16, 1_000_000);
     load.wait_count(400).await;
     server.signal("TERM");
-    let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap()).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap())
+        .await
+        .unwrap();
     let accepted = load.finish().await;
-    assert!(status.success(), "exit status {status:?}; log: {}", std::fs::read_to_string(&log).unwrap_or_default());
-    let got = tap.collect(accepted.len(), Duration::from_secs(2), Duration::from_secs(30)).await;
+    assert!(
+        status.success(),
+        "exit status {status:?}; log: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let got = tap
+        .collect(
+            accepted.len(),
+            Duration::from_secs(2),
+            Duration::from_secs(30),
+        )
+        .await;
     assert_each_once(&accepted, &got);
     cleanup(&exchange).await;
 }

@@ -68,7 +68,11 @@ async fn hooks_are_accepted_during_a_broker_outage_and_delivered_once_after() {
     let mut tap = Tap::bind(&server.exchange).await;
 
     proxy.cut();
-    wait_for(async || readyz(&server.base).await.0 == 503, "readyz to report the broker down").await;
+    wait_for(
+        async || readyz(&server.base).await.0 == 503,
+        "readyz to report the broker down",
+    )
+    .await;
     let (_, ready) = readyz(&server.base).await;
     assert_eq!(ready["broker"]["ok"], false, "{ready}");
     assert_eq!(ready["store"]["ok"], true, "{ready}");
@@ -81,15 +85,24 @@ async fn hooks_are_accepted_during_a_broker_outage_and_delivered_once_after() {
     }
     let (_, ready) = readyz(&server.base).await;
     assert_eq!(ready["outbox_depth"], 40, "{ready}");
-    assert!(tap.collect(1, Duration::ZERO, Duration::from_millis(500)).await.is_empty());
+    assert!(
+        tap.collect(1, Duration::ZERO, Duration::from_millis(500))
+            .await
+            .is_empty()
+    );
 
     proxy.restore();
-    let got = tap.collect(40, Duration::from_secs(2), Duration::from_secs(30)).await;
+    let got = tap
+        .collect(40, Duration::from_secs(2), Duration::from_secs(30))
+        .await;
     let mut got_ids: Vec<String> = got.iter().map(|m| m.message_id.clone().unwrap()).collect();
     got_ids.sort();
     ids.sort();
     assert_eq!(got_ids, ids, "every accepted hook exactly once");
-    assert!(got.iter().all(|m| m.routing_key == "contoso.fabrikam-fiber.git.push"));
+    assert!(
+        got.iter()
+            .all(|m| m.routing_key == "contoso.fabrikam-fiber.git.push")
+    );
     server.stop().await;
     cleanup(&server_exchange(&tap)).await;
 }
@@ -98,11 +111,13 @@ async fn hooks_are_accepted_during_a_broker_outage_and_delivered_once_after() {
 async fn a_full_outbox_answers_503_with_retry_after() {
     let proxy = Proxy::start("127.0.0.1:5672").await;
     proxy.cut();
-    let server = TestServer::start(ServerOptions {
-        amqp_url: proxy.amqp_url(),
-        ..ServerOptions::default()
-    }
-    .with("ADO_INGEST_OUTBOX_MAX", "3"))
+    let server = TestServer::start(
+        ServerOptions {
+            amqp_url: proxy.amqp_url(),
+            ..ServerOptions::default()
+        }
+        .with("ADO_INGEST_OUTBOX_MAX", "3"),
+    )
     .await;
     for n in 1..=3 {
         assert_eq!(server.post(&push_hook(n)).await.0, 202);
@@ -121,11 +136,19 @@ async fn a_full_outbox_answers_503_with_retry_after() {
     assert_eq!(body["error"], "outbox_full");
     // A duplicate of an accepted event is still answered (it needs no room).
     let (status, body) = server.post(&push_hook(2)).await;
-    assert_eq!((status, &body["duplicate"]), (200, &serde_json::Value::Bool(true)), "{body}");
+    assert_eq!(
+        (status, &body["duplicate"]),
+        (200, &serde_json::Value::Bool(true)),
+        "{body}"
+    );
     // Once the broker is back the outbox drains and hooks are accepted again.
     proxy.restore();
     server.wait_ready().await;
-    wait_for(async || readyz(&server.base).await.1["outbox_depth"] == 0, "the outbox to drain").await;
+    wait_for(
+        async || readyz(&server.base).await.1["outbox_depth"] == 0,
+        "the outbox to drain",
+    )
+    .await;
     assert_eq!(server.post(&push_hook(4)).await.0, 202);
     let exchange = server.exchange.clone();
     server.stop().await;

@@ -17,12 +17,20 @@ pub struct ServeProcess {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl ServeProcess {
     pub fn spawn(store_dir: &Path, exchange: &str, port: u16, log: &Path) -> Self {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_ado-ingest"))
             .arg("serve")
             .env("ADO_INGEST_LISTEN", format!("127.0.0.1:{port}"))
@@ -82,11 +90,19 @@ impl Load {
         let count = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let next = Arc::new(AtomicU64::new(first));
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
         let tasks = (0..workers)
             .map(|_| {
-                let (accepted, count, stop, next, client) =
-                    (accepted.clone(), count.clone(), stop.clone(), next.clone(), client.clone());
+                let (accepted, count, stop, next, client) = (
+                    accepted.clone(),
+                    count.clone(),
+                    stop.clone(),
+                    next.clone(),
+                    client.clone(),
+                );
                 let url = format!("{base}/hooks");
                 tokio::spawn(async move {
                     while !stop.load(Ordering::SeqCst) {

@@ -25,7 +25,9 @@ impl Proxy {
         let (up2, gen_tx) = (up.clone(), generation.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((client, _)) = listener.accept().await else { return };
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
                 if !up2.load(Ordering::SeqCst) {
                     drop(client);
                     continue;
@@ -33,7 +35,9 @@ impl Proxy {
                 let target = target.clone();
                 let mut cut = gen_tx.subscribe();
                 tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(&target).await else { return };
+                    let Ok(server) = TcpStream::connect(&target).await else {
+                        return;
+                    };
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
                     tokio::select! {
@@ -44,7 +48,11 @@ impl Proxy {
                 });
             }
         });
-        Self { addr, up, generation }
+        Self {
+            addr,
+            up,
+            generation,
+        }
     }
 
     /// The AMQP URL that goes through this proxy.
