@@ -151,11 +151,13 @@ impl Publisher {
             let link = match self.connect().await {
                 Ok(link) => link,
                 Err(error) => {
-                    let reason = backoff::scrub(
-                        &format!("broker {} unreachable: {error}", self.target),
-                        &self.settings.amqp_url,
-                    );
-                    tracing::warn!(%reason, attempt = failures + 1, "cannot reach the broker; events wait in the outbox");
+                    let what = match error {
+                        PublishError::Connect(_) | PublishError::ConnectTimeout(_) => "unreachable",
+                        _ => "refused the setup",
+                    };
+                    let detail = backoff::scrub(&error.to_string(), &self.settings.amqp_url);
+                    let reason = format!("broker {} {what}: {detail}", self.target);
+                    tracing::warn!(%reason, attempt = failures + 1, "no broker session; events wait in the outbox");
                     self.health.set_broker_down(reason);
                     let delay =
                         backoff::backoff(failures, RECONNECT_BASE, self.settings.max_backoff);

@@ -453,3 +453,51 @@ async fn returned_events_stay_until_they_can_be_routed() {
     publisher.stop().await;
     broker.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_exchange_declared_differently_is_reported_not_ignored() {
+    let exchange = unique_exchange("conflict");
+    let Some(broker) = broker_session(&exchange).await else {
+        return;
+    };
+    // Someone created the exchange without the alternate exchange.
+    let options = lapin::options::ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    broker
+        .channel
+        .exchange_declare(
+            exchange.as_str().into(),
+            lapin::ExchangeKind::Topic,
+            options,
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = temp_store(&dir).await;
+    store.insert(vec![event("held", "a.b.c")]).await.unwrap();
+    let publisher = start(
+        &broker_url(),
+        &exchange,
+        store.clone(),
+        Duration::from_secs(1),
+    );
+    let health = publisher.health.clone();
+    assert!(eventually(WAIT, || async { health.broker_error().is_some() }).await);
+    let reason = health.broker_error().unwrap();
+    assert!(reason.contains(&format!("exchange {exchange}")), "{reason}");
+    assert!(
+        reason.contains("refused the setup") && reason.contains("alternate-exchange"),
+        "{reason}"
+    );
+    assert!(!health.broker_connected());
+    publisher.stop().await;
+    assert_eq!(
+        store.outbox_depth().await.unwrap(),
+        1,
+        "kept until the topology is fixed"
+    );
+    broker.cleanup().await;
+}
