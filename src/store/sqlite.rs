@@ -5,6 +5,8 @@
 mod schema;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_in_flight;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +20,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::{InsertOutcome, PendingMessage, Store, StoreError};
+use super::{InFlightMessage, InsertOutcome, PendingMessage, Store, StoreError};
 use crate::normalize::NormalizedEvent;
 use writer::{Answer, Op, Request, Shared, backend, now_ms};
 
@@ -111,6 +113,23 @@ impl SqliteStore {
         })?
     }
 
+    async fn fail(
+        &self,
+        seqs: &[i64],
+        retry_after: Duration,
+        keep_in_flight: bool,
+    ) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let op = Op::MarkFailed {
+            seqs: seqs.to_vec(),
+            retry_after,
+            keep_in_flight,
+        };
+        self.write(op).await.map(drop)
+    }
+
     /// Runs a query on the read connection off the async threads.
     async fn read<T, F>(&self, query: F) -> Result<T, StoreError>
     where
@@ -196,15 +215,54 @@ impl Store for SqliteStore {
         self.write(Op::MarkPublished(seqs.to_vec())).await.map(drop)
     }
 
-    async fn mark_failed(&self, seqs: &[i64], retry_after: Duration) -> Result<(), StoreError> {
+    async fn mark_sending(&self, seqs: &[i64], send_id: i64) -> Result<(), StoreError> {
         if seqs.is_empty() {
             return Ok(());
         }
-        let op = Op::MarkFailed {
+        let op = Op::MarkSending {
             seqs: seqs.to_vec(),
-            retry_after,
+            send_id,
         };
         self.write(op).await.map(drop)
+    }
+
+    async fn in_flight(&self) -> Result<Vec<InFlightMessage>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, id, send_id, sent_at_ms FROM outbox
+                 WHERE sent_at_ms IS NOT NULL ORDER BY sent_at_ms, seq",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                Ok(InFlightMessage {
+                    seq: row.get(0)?,
+                    id: row.get(1)?,
+                    send_id: row.get::<_, Option<i64>>(2)?.unwrap_or_default(),
+                    sent_at: DateTime::<Utc>::from_timestamp_millis(row.get(3)?)
+                        .unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn clear_sending(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        self.write(Op::ClearSending(seqs.to_vec())).await.map(drop)
+    }
+
+    async fn mark_failed(&self, seqs: &[i64], retry_after: Duration) -> Result<(), StoreError> {
+        self.fail(seqs, retry_after, false).await
+    }
+
+    async fn mark_unconfirmed(
+        &self,
+        seqs: &[i64],
+        retry_after: Duration,
+    ) -> Result<(), StoreError> {
+        self.fail(seqs, retry_after, true).await
     }
 
     async fn outbox_depth(&self) -> Result<u64, StoreError> {

@@ -6,12 +6,12 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 /// Bumped (with a migration step in [`migrate`]) whenever the tables change.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// How long a connection waits for a lock held by the other connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-const SCHEMA_V1: &str = "
+pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS seen (
     id TEXT PRIMARY KEY,
     first_seen INTEGER NOT NULL
@@ -34,6 +34,20 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 ";
+
+/// Version 2: a row remembers that it is being sent (when, and the send's id, which the publisher
+/// also puts on the message) until the broker's answer is recorded. After a crash or a lost
+/// connection such rows are ambiguous: the publisher asks the broker's ledger whether they were routed.
+const SCHEMA_V2: &str = "
+ALTER TABLE outbox ADD COLUMN sent_at_ms INTEGER;
+ALTER TABLE outbox ADD COLUMN send_id INTEGER;
+-- Partial: only rows in flight (at most about one batch) are in it, so it costs nearly nothing.
+CREATE INDEX IF NOT EXISTS outbox_in_flight ON outbox (sent_at_ms) WHERE sent_at_ms IS NOT NULL;
+";
+
+/// Schema steps in order: step `i` brings a file from version `i` to `i + 1`.
+const STEPS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const _: () = assert!(STEPS.len() as i64 == SCHEMA_VERSION);
 
 /// Opens the writer connection: WAL so readers never block it, `synchronous = FULL` so a commit is
 /// on disk (WAL fsynced) before any caller is told its event is durable.
@@ -63,10 +77,12 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {
             "the store was written by a newer ado-ingest (schema version {version}, this build knows {SCHEMA_VERSION})"
         ));
     }
-    if version < 1 {
+    // Each step commits with its version, so an interrupted upgrade resumes where it stopped.
+    for (from, step) in (0i64..).zip(STEPS).skip(usize::try_from(version.max(0)).unwrap_or(0)) {
         let tx = conn.transaction().map_err(|e| e.to_string())?;
-        tx.execute_batch(SCHEMA_V1).map_err(|e| e.to_string())?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        tx.execute_batch(step)
+            .map_err(|e| format!("upgrading the schema from version {from}: {e}"))?;
+        tx.pragma_update(None, "user_version", from + 1)
             .map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())?;
     }

@@ -31,9 +31,16 @@ pub(super) enum Answer {
 pub(super) enum Op {
     Insert(Vec<NormalizedEvent>),
     MarkPublished(Vec<i64>),
+    MarkSending {
+        seqs: Vec<i64>,
+        send_id: i64,
+    },
+    ClearSending(Vec<i64>),
     MarkFailed {
         seqs: Vec<i64>,
         retry_after: Duration,
+        /// Whether the rows stay in flight (no answer came) or not (the broker refused them).
+        keep_in_flight: bool,
     },
     PurgeSeenBefore {
         cutoff_ms: i64,
@@ -45,7 +52,10 @@ impl Op {
     fn weight(&self) -> usize {
         match self {
             Op::Insert(events) => events.len().max(1),
-            Op::MarkPublished(seqs) | Op::MarkFailed { seqs, .. } => seqs.len().max(1),
+            Op::MarkPublished(seqs)
+            | Op::MarkSending { seqs, .. }
+            | Op::ClearSending(seqs)
+            | Op::MarkFailed { seqs, .. } => seqs.len().max(1),
             Op::PurgeSeenBefore { .. } | Op::Heartbeat => 1,
         }
     }
@@ -169,12 +179,39 @@ fn apply(
             *depth = depth.saturating_sub(deleted);
             Ok(Answer::Count(deleted))
         }
-        Op::MarkFailed { seqs, retry_after } => {
+        Op::MarkSending { seqs, send_id } => {
+            let mut update = conn
+                .prepare_cached("UPDATE outbox SET sent_at_ms = ?2, send_id = ?3 WHERE seq = ?1")
+                .map_err(backend)?;
+            for seq in seqs {
+                update.execute(params![seq, now, send_id]).map_err(backend)?;
+            }
+            Ok(Answer::Done)
+        }
+        Op::ClearSending(seqs) => {
+            let mut update = conn
+                .prepare_cached("UPDATE outbox SET sent_at_ms = NULL, send_id = NULL WHERE seq = ?1")
+                .map_err(backend)?;
+            for seq in seqs {
+                update.execute([seq]).map_err(backend)?;
+            }
+            Ok(Answer::Done)
+        }
+        Op::MarkFailed {
+            seqs,
+            retry_after,
+            keep_in_flight,
+        } => {
             let retry_ms = i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX);
             let next = now.saturating_add(retry_ms);
-            let mut update = conn
-                .prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at_ms = ?2 WHERE seq = ?1")
-                .map_err(backend)?;
+            let sql = if *keep_in_flight {
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at_ms = ?2 WHERE seq = ?1"
+            } else {
+                // A refused send must not be mistaken later for a routed one: forget it.
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at_ms = ?2,
+                 sent_at_ms = NULL, send_id = NULL WHERE seq = ?1"
+            };
+            let mut update = conn.prepare_cached(sql).map_err(backend)?;
             for seq in seqs {
                 update.execute(params![seq, next]).map_err(backend)?;
             }
