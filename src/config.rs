@@ -64,6 +64,12 @@ pub struct PublishConfig {
     /// Upper bound of the reconnect and retry backoff.
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
+    /// Publish through the fanout `{exchange}.in`, which also feeds the stream `{exchange}.ledger`,
+    /// so that after a crash the publisher can tell which unconfirmed events the broker already
+    /// routed instead of publishing them twice.
+    pub ledger: bool,
+    /// Size bound of the ledger stream (`x-max-length-bytes`).
+    pub ledger_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -95,6 +101,8 @@ impl Default for PublishConfig {
             batch_size: 512,
             confirm_timeout: Duration::from_secs(30),
             max_backoff: Duration::from_secs(30),
+            ledger: true,
+            ledger_max_bytes: 512 * 1024 * 1024,
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use lapin::options::BasicPublishOptions;
-use lapin::types::ShortString;
+use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation};
 
 use crate::store::PendingMessage;
@@ -14,6 +14,9 @@ use crate::store::PendingMessage;
 pub const CONTENT_TYPE: &str = "application/cloudevents+json";
 /// `app_id` of every message.
 pub const APP_ID: &str = "ado-ingest";
+/// Header carrying the id of the send ([`crate::store::Store::mark_sending`]) when the ledger is on:
+/// it tells this send's ledger entry from those of earlier sends of the same event that were refused.
+pub const SEND_ID_HEADER: &str = "ado-ingest-send";
 /// AMQP short strings (routing key, message id, type) hold at most 255 bytes.
 const MAX_SHORT_STRING: usize = 255;
 
@@ -22,15 +25,23 @@ const MAX_SHORT_STRING: usize = 255;
 pub(crate) struct BatchOutcome {
     /// Rows the broker acked without returning them: delete from the outbox.
     pub acked: Vec<i64>,
-    /// Rows to retry later, with their attempts so far (for the backoff).
-    pub failed: Vec<(i64, u32)>,
+    /// Rows the broker refused (nack, return), with their attempts so far (for the backoff).
+    pub rejected: Vec<(i64, u32)>,
+    /// Rows whose confirm never came (timeout, channel or connection error): the broker may or may
+    /// not have routed them.
+    pub unconfirmed: Vec<(i64, u32)>,
     /// Set when the channel or connection can no longer be trusted: reconnect.
     pub broken: Option<String>,
 }
 
 impl BatchOutcome {
-    fn fail(&mut self, row_seq: i64, attempts: u32, outcome: &'static str) {
-        self.failed.push((row_seq, attempts));
+    fn reject(&mut self, row_seq: i64, attempts: u32, outcome: &'static str) {
+        self.rejected.push((row_seq, attempts));
+        metrics::counter!("ado_ingest_publish_confirms_total", "outcome" => outcome).increment(1);
+    }
+
+    fn unconfirmed(&mut self, row_seq: i64, attempts: u32, outcome: &'static str) {
+        self.unconfirmed.push((row_seq, attempts));
         metrics::counter!("ado_ingest_publish_confirms_total", "outcome" => outcome).increment(1);
     }
 
@@ -39,12 +50,13 @@ impl BatchOutcome {
     }
 }
 
-/// Publishes `rows` to `exchange` with `mandatory = true` and waits for their confirms until
-/// `confirm_deadline`.
+/// Publishes `rows` to `exchange` with `mandatory = true` (tagged with `send_id`, if given) and
+/// waits for their confirms until `confirm_deadline`.
 pub(crate) async fn publish_batch(
     channel: &Channel,
     exchange: &ShortString,
     rows: Vec<PendingMessage>,
+    send_id: Option<i64>,
     confirm_deadline: Instant,
 ) -> BatchOutcome {
     let started = Instant::now();
@@ -63,7 +75,7 @@ pub(crate) async fn publish_batch(
             short(&row.routing_key),
             options,
             &row.body,
-            properties(row),
+            properties(row, send_id),
         )
     });
     let published = futures::future::join_all(publishes).await;
@@ -71,7 +83,7 @@ pub(crate) async fn publish_batch(
         match result {
             Ok(confirm) => in_flight.push((row.seq, row.attempts, row.id, confirm)),
             Err(e) => {
-                outcome.fail(row.seq, row.attempts, "error");
+                outcome.unconfirmed(row.seq, row.attempts, "error");
                 outcome.broke(format!("publish failed: {e}"));
             }
         }
@@ -91,22 +103,22 @@ pub(crate) async fn publish_batch(
                     reply_text = %returned.reply_text,
                     "broker returned an event as unroutable (is the alternate exchange missing?); will retry"
                 );
-                outcome.fail(seq, attempts, "returned");
+                outcome.reject(seq, attempts, "returned");
             }
             Ok(Ok(Confirmation::Nack(_))) => {
                 tracing::warn!(event_id = %id, "broker nacked an event; will retry");
-                outcome.fail(seq, attempts, "nack");
+                outcome.reject(seq, attempts, "nack");
             }
             Ok(Ok(Confirmation::NotRequested)) => {
-                outcome.fail(seq, attempts, "error");
+                outcome.unconfirmed(seq, attempts, "error");
                 outcome.broke("the channel is not in confirm mode".into());
             }
             Ok(Err(e)) => {
-                outcome.fail(seq, attempts, "error");
+                outcome.unconfirmed(seq, attempts, "error");
                 outcome.broke(format!("confirm failed: {e}"));
             }
             Err(_) => {
-                outcome.fail(seq, attempts, "timeout");
+                outcome.unconfirmed(seq, attempts, "timeout");
                 // The broker may still confirm later; a fresh channel keeps the books simple.
                 outcome.broke("timed out waiting for publisher confirms".into());
             }
@@ -117,15 +129,23 @@ pub(crate) async fn publish_batch(
     outcome
 }
 
-/// Persistent CloudEvents message properties (SPEC §3).
-fn properties(row: &PendingMessage) -> BasicProperties {
-    BasicProperties::default()
+/// Persistent CloudEvents message properties (SPEC §3), plus the send id header with the ledger.
+fn properties(row: &PendingMessage, send_id: Option<i64>) -> BasicProperties {
+    let properties = BasicProperties::default()
         .with_delivery_mode(2)
         .with_content_type(CONTENT_TYPE.into())
         .with_message_id(short(&row.id))
         .with_type(short(&row.event_type))
         .with_timestamp(u64::try_from(row.time.timestamp()).unwrap_or(0))
-        .with_app_id(APP_ID.into())
+        .with_app_id(APP_ID.into());
+    match send_id {
+        Some(send_id) => {
+            let mut headers = FieldTable::default();
+            headers.insert(SEND_ID_HEADER.into(), AMQPValue::LongLongInt(send_id));
+            properties.with_headers(headers)
+        }
+        None => properties,
+    }
 }
 
 /// Cuts a value to the AMQP short-string limit at a char boundary. Ids and types are far shorter,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use lapin::options::ConfirmSelectOptions;
 use lapin::{Channel, Connection, ConnectionProperties};
 
-use super::{PublishError, PublisherSettings, declare_topology};
+use super::{PublishError, PublisherSettings, declare_ledger, declare_topology};
 
 /// How long a clean close may take before the session is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -49,7 +49,16 @@ impl Link {
             .await
             .map_err(PublishError::Channel)?;
         declare_topology(&channel, &settings.exchange, settings.declare_default_queue).await?;
+        if settings.ledger {
+            declare_ledger(&channel, &settings.exchange, settings.ledger_max_bytes).await?;
+        }
         Ok(channel)
+    }
+
+    /// Another channel on the session (not in confirm mode), e.g. to read the ledger: its errors
+    /// close only itself.
+    pub async fn open_channel(&self) -> Result<Channel, lapin::Error> {
+        self.connection.create_channel().await
     }
 
     /// Why the session can no longer be used, if it cannot (closed by the broker, socket lost).

@@ -5,7 +5,9 @@
 
 mod backoff;
 mod batch;
+mod ledger;
 mod link;
+mod recovery;
 #[cfg(test)]
 mod tests;
 mod topology;
@@ -19,8 +21,11 @@ use lapin::types::ShortString;
 use tokio_util::sync::CancellationToken;
 
 pub use backoff::redact_url;
-pub use batch::{APP_ID, CONTENT_TYPE};
-pub use topology::{all_queue_name, declare_topology, unrouted_name};
+pub use batch::{APP_ID, CONTENT_TYPE, SEND_ID_HEADER};
+pub use topology::{
+    LEDGER_MIN_BYTES, all_queue_name, declare_ledger, declare_topology, inbound_exchange_name,
+    ledger_queue_name, unrouted_name,
+};
 
 use crate::config::Config;
 use crate::health::Health;
@@ -50,6 +55,11 @@ pub struct PublisherSettings {
     pub confirm_timeout: Duration,
     /// Cap of the reconnect and retry backoff.
     pub max_backoff: Duration,
+    /// Publish through `{exchange}.in` and its ledger stream (see [`declare_ledger`]), so sends
+    /// left unconfirmed by a crash or a lost connection are not published twice.
+    pub ledger: bool,
+    /// Size bound of the ledger stream.
+    pub ledger_max_bytes: u64,
 }
 
 impl From<&Config> for PublisherSettings {
@@ -61,6 +71,8 @@ impl From<&Config> for PublisherSettings {
             batch_size: config.publish.batch_size.max(1),
             confirm_timeout: config.publish.confirm_timeout,
             max_backoff: config.publish.max_backoff,
+            ledger: config.publish.ledger,
+            ledger_max_bytes: config.publish.ledger_max_bytes,
         }
     }
 }
@@ -74,6 +86,8 @@ impl fmt::Debug for PublisherSettings {
             .field("batch_size", &self.batch_size)
             .field("confirm_timeout", &self.confirm_timeout)
             .field("max_backoff", &self.max_backoff)
+            .field("ledger", &self.ledger)
+            .field("ledger_max_bytes", &self.ledger_max_bytes)
             .finish()
     }
 }
@@ -105,10 +119,20 @@ pub async fn run(
     shutdown: CancellationToken,
     drain_grace: Duration,
 ) {
-    let exchange = match ShortString::try_new(settings.exchange.clone()) {
-        Ok(exchange) => exchange,
-        Err(_) => {
-            let error = PublishError::NameTooLong(settings.exchange.clone());
+    let target = if settings.ledger {
+        inbound_exchange_name(&settings.exchange)
+    } else {
+        settings.exchange.clone()
+    };
+    let names = (
+        ShortString::try_new(target.clone()).map_err(|_| target),
+        ShortString::try_new(ledger_queue_name(&settings.exchange))
+            .map_err(|_| ledger_queue_name(&settings.exchange)),
+    );
+    let (exchange, ledger_queue) = match names {
+        (Ok(exchange), Ok(ledger_queue)) => (exchange, ledger_queue),
+        (Err(name), _) | (_, Err(name)) => {
+            let error = PublishError::NameTooLong(name);
             tracing::error!(%error, "publisher cannot start");
             health.set_broker_down(error.to_string());
             return;
@@ -118,6 +142,7 @@ pub async fn run(
         target: redact_url(&settings.amqp_url),
         settings,
         exchange,
+        ledger_queue,
         store,
         health,
         shutdown,
@@ -131,7 +156,9 @@ struct Publisher {
     settings: PublisherSettings,
     /// The broker URL without its password, for logs.
     target: String,
+    /// Where events are published: `{exchange}.in` with the ledger, else the exchange itself.
     exchange: ShortString,
+    ledger_queue: ShortString,
     store: Arc<dyn Store>,
     health: Arc<Health>,
     shutdown: CancellationToken,
@@ -200,6 +227,7 @@ impl Publisher {
     /// Publishes batch after batch on one session. `Ok` once finished (shutdown drained),
     /// `Err(reason)` when the session broke.
     async fn serve(&mut self, link: &Link) -> Result<(), String> {
+        self.resolve_in_flight(link).await?;
         let notify = self.store.outbox_notify();
         loop {
             if self.finished().await {
@@ -226,8 +254,22 @@ impl Publisher {
                 }
                 continue;
             }
+            let send_id = if self.settings.ledger {
+                // Recorded before the publish: a crash from here on leaves the rows in flight.
+                let send_id = rand::random::<i64>();
+                let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+                if let Err(error) = self.store.mark_sending(&seqs, send_id).await {
+                    tracing::error!(%error, "cannot record the events being sent; not sending them");
+                    self.pause(STORE_RETRY).await;
+                    continue;
+                }
+                Some(send_id)
+            } else {
+                None
+            };
             let deadline = Instant::now() + self.bounded(self.settings.confirm_timeout);
-            let outcome = publish_batch(&link.channel, &self.exchange, rows, deadline).await;
+            let outcome =
+                publish_batch(&link.channel, &self.exchange, rows, send_id, deadline).await;
             self.settle(&outcome).await;
             self.report_depth().await;
             if let Some(reason) = outcome.broken {
@@ -237,19 +279,32 @@ impl Publisher {
     }
 
     /// Records a batch in the store: acked rows in one call, failed rows per backoff step.
+    /// Unconfirmed rows stay in flight when the ledger can tell later whether they were routed.
     async fn settle(&self, outcome: &BatchOutcome) {
         if let Err(error) = self.store.mark_published(&outcome.acked).await {
             // They stay in the outbox and will be published again (same message_id).
             tracing::error!(%error, rows = outcome.acked.len(), "cannot remove published events from the outbox");
         }
-        let mut by_attempts: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
-        for (seq, attempts) in &outcome.failed {
-            by_attempts.entry(*attempts).or_default().push(*seq);
-        }
-        for (attempts, seqs) in by_attempts {
-            let delay = backoff::backoff(attempts, RETRY_BASE, self.settings.max_backoff);
-            if let Err(error) = self.store.mark_failed(&seqs, delay).await {
-                tracing::error!(%error, rows = seqs.len(), "cannot schedule the retry of unpublished events");
+        let keep_in_flight = self.settings.ledger;
+        let failures = [
+            (&outcome.rejected, false),
+            (&outcome.unconfirmed, keep_in_flight),
+        ];
+        for (rows, in_flight) in failures {
+            let mut by_attempts: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
+            for (seq, attempts) in rows {
+                by_attempts.entry(*attempts).or_default().push(*seq);
+            }
+            for (attempts, seqs) in by_attempts {
+                let delay = backoff::backoff(attempts, RETRY_BASE, self.settings.max_backoff);
+                let recorded = if in_flight {
+                    self.store.mark_unconfirmed(&seqs, delay).await
+                } else {
+                    self.store.mark_failed(&seqs, delay).await
+                };
+                if let Err(error) = recorded {
+                    tracing::error!(%error, rows = seqs.len(), "cannot schedule the retry of unpublished events");
+                }
             }
         }
     }

@@ -314,10 +314,15 @@ pub async fn cleanup(exchange: &str) {
         format!("{exchange}.unrouted"),
         format!("{exchange}.all"),
         format!("{exchange}.tap"),
+        format!("{exchange}.ledger"),
     ] {
         let _ = ch.queue_delete(q.into(), Default::default()).await;
     }
-    for x in [exchange.to_string(), format!("{exchange}.unrouted")] {
+    for x in [
+        format!("{exchange}.in"),
+        exchange.to_string(),
+        format!("{exchange}.unrouted"),
+    ] {
         let _ = ch.exchange_delete(x.into(), Default::default()).await;
     }
     let _ = conn.close(200, "bye".into()).await;

@@ -1,5 +1,6 @@
 //! Publisher tests against the real RabbitMQ (see `support` for the broker, proxy and store helpers).
 
+mod ledger;
 mod support;
 
 use std::collections::HashSet;
@@ -10,7 +11,7 @@ use lapin::options::ExchangeDeleteOptions;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use tokio_util::sync::CancellationToken;
 
-use super::{APP_ID, CONTENT_TYPE, declare_topology, run, unrouted_name};
+use super::{APP_ID, CONTENT_TYPE, PublisherSettings, declare_topology, run, unrouted_name};
 use crate::health::Health;
 use crate::store::{Store, sqlite::SqliteStore};
 use support::*;
@@ -25,10 +26,18 @@ struct Running {
 }
 
 fn start(url: &str, exchange: &str, store: Arc<SqliteStore>, drain_grace: Duration) -> Running {
+    start_with(settings(url, exchange), store, drain_grace)
+}
+
+fn start_with(
+    settings: PublisherSettings,
+    store: Arc<SqliteStore>,
+    drain_grace: Duration,
+) -> Running {
     let health = Arc::new(Health::new());
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(run(
-        settings(url, exchange),
+        settings,
         store,
         health.clone(),
         shutdown.clone(),
@@ -415,12 +424,12 @@ async fn returned_events_stay_until_they_can_be_routed() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = temp_store(&dir).await;
-    let publisher = start(
-        &broker_url(),
-        &exchange,
-        store.clone(),
-        Duration::from_secs(5),
-    );
+    // Only without the ledger can a message be unroutable: the ledger stream takes every message.
+    let no_ledger = PublisherSettings {
+        ledger: false,
+        ..settings(&broker_url(), &exchange)
+    };
+    let publisher = start_with(no_ledger, store.clone(), Duration::from_secs(5));
     assert!(eventually(WAIT, || async { publisher.health.broker_connected() }).await);
     // The publisher's own declaration recreated it on connect: delete it again, then publish.
     broker

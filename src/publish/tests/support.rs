@@ -6,18 +6,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{TimeZone, Utc};
+use futures::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{
-    BasicGetOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
-    QueueDeleteOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicQosOptions, ExchangeDeleteOptions,
+    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
-use lapin::types::FieldTable;
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::normalize::NormalizedEvent;
-use crate::publish::{PublisherSettings, all_queue_name, unrouted_name};
+use crate::publish::{
+    PublisherSettings, all_queue_name, inbound_exchange_name, ledger_queue_name, unrouted_name,
+};
 use crate::store::sqlite::SqliteStore;
 
 /// The broker the tests use; `ADO_INGEST_TEST_AMQP_URL` overrides it.
@@ -134,18 +137,59 @@ impl TestBroker {
             .map(|m| m.delivery)
     }
 
+    /// Every entry of the stream `queue` from its start, until none came for `quiet`.
+    pub async fn read_stream(&self, queue: &str, quiet: Duration) -> Vec<Delivery> {
+        let channel = self
+            .connection
+            .create_channel()
+            .await
+            .expect("stream channel");
+        channel
+            .basic_qos(500, BasicQosOptions::default())
+            .await
+            .expect("qos");
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            "x-stream-offset".into(),
+            AMQPValue::LongString("first".into()),
+        );
+        let mut consumer = channel
+            .basic_consume(
+                queue.into(),
+                "test-stream-reader".into(),
+                BasicConsumeOptions::default(),
+                arguments,
+            )
+            .await
+            .expect("consume the stream");
+        let mut got = Vec::new();
+        while let Ok(Some(delivery)) = tokio::time::timeout(quiet, consumer.next()).await {
+            let delivery = delivery.expect("stream delivery");
+            delivery.ack(BasicAckOptions::default()).await.expect("ack");
+            got.push(delivery);
+        }
+        let _ = channel.close(200, "OK".into()).await;
+        got
+    }
+
     /// Deletes everything the test and the publisher declared.
     pub async fn cleanup(self) {
         let mut queues = self.queues.clone();
         queues.push(unrouted_name(&self.exchange));
         queues.push(all_queue_name(&self.exchange));
+        queues.push(ledger_queue_name(&self.exchange));
         for queue in queues {
             let _ = self
                 .channel
                 .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
                 .await;
         }
-        for exchange in [self.exchange.clone(), unrouted_name(&self.exchange)] {
+        let exchanges = [
+            inbound_exchange_name(&self.exchange),
+            self.exchange.clone(),
+            unrouted_name(&self.exchange),
+        ];
+        for exchange in exchanges {
             let _ = self
                 .channel
                 .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
@@ -164,6 +208,8 @@ pub fn settings(amqp_url: &str, exchange: &str) -> PublisherSettings {
         batch_size: 64,
         confirm_timeout: Duration::from_secs(5),
         max_backoff: Duration::from_millis(300),
+        ledger: true,
+        ledger_max_bytes: 64 * 1024 * 1024,
     }
 }
 

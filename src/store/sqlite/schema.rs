@@ -78,7 +78,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {
         ));
     }
     // Each step commits with its version, so an interrupted upgrade resumes where it stopped.
-    for (from, step) in (0i64..).zip(STEPS).skip(usize::try_from(version.max(0)).unwrap_or(0)) {
+    for (from, step) in (0i64..)
+        .zip(STEPS)
+        .skip(usize::try_from(version.max(0)).unwrap_or(0))
+    {
         let tx = conn.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(step)
             .map_err(|e| format!("upgrading the schema from version {from}: {e}"))?;

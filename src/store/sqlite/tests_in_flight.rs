@@ -30,7 +30,10 @@ async fn rows_being_sent_are_listed_until_their_outcome_is_recorded() {
     let path = dir.path().join("s.sqlite").display().to_string();
     let store = SqliteStore::open(&path, 100).await.unwrap();
     let ids = ["a", "b", "c", "d", "e"];
-    store.insert(ids.iter().map(|i| event(i)).collect()).await.unwrap();
+    store
+        .insert(ids.iter().map(|i| event(i)).collect())
+        .await
+        .unwrap();
     let seqs = seqs_of(&store).await;
     assert!(store.in_flight().await.unwrap().is_empty());
 

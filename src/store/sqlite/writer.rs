@@ -184,13 +184,17 @@ fn apply(
                 .prepare_cached("UPDATE outbox SET sent_at_ms = ?2, send_id = ?3 WHERE seq = ?1")
                 .map_err(backend)?;
             for seq in seqs {
-                update.execute(params![seq, now, send_id]).map_err(backend)?;
+                update
+                    .execute(params![seq, now, send_id])
+                    .map_err(backend)?;
             }
             Ok(Answer::Done)
         }
         Op::ClearSending(seqs) => {
             let mut update = conn
-                .prepare_cached("UPDATE outbox SET sent_at_ms = NULL, send_id = NULL WHERE seq = ?1")
+                .prepare_cached(
+                    "UPDATE outbox SET sent_at_ms = NULL, send_id = NULL WHERE seq = ?1",
+                )
                 .map_err(backend)?;
             for seq in seqs {
                 update.execute([seq]).map_err(backend)?;
