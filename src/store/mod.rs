@@ -79,4 +79,3 @@ pub trait Store: Send + Sync + 'static {
     /// Notified after every commit that added outbox rows, so the publisher need not poll.
     fn outbox_notify(&self) -> Arc<Notify>;
 }
-
