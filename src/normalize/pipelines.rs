@@ -117,7 +117,7 @@ pub fn run_draft(resource: &Value, ctx: &ResourceContext<'_>) -> Result<EventDra
     let data = obj([
         ("runId", json!(run.id)),
         ("runName", str_val(run.obj, &["name"])),
-        ("state", json!(state)),
+        ("state", str_val(run.obj, &["state"])),
         ("result", str_val(run.obj, &["result"])),
         ("createdDate", time_val(run.obj, &["createdDate"])),
         ("finishedDate", time_val(run.obj, &["finishedDate"])),

@@ -12,7 +12,10 @@ use serde_json::{Map, Value, json};
 
 use super::cloudevent::EventDraft;
 use super::context::{NotNormalized, ResourceContext, need};
-use super::extract::{as_int, at, canonical_time, id_at, obj, person_without_id, str_at, time_at};
+use super::extract::{
+    as_int, at, canonical_time, id_at, int_val, obj, person_without_id, str_at, str_val, time_at,
+    time_val,
+};
 
 pub const CREATED: &str = "workitem.created";
 pub const UPDATED: &str = "workitem.updated";
@@ -80,25 +83,33 @@ fn field_value(name: &str, v: Option<&Value>) -> Value {
     v.clone()
 }
 
-/// The work item as of this revision: the fields a metrics consumer reads.
+/// The work item as of this revision: the fields a metrics consumer reads, typed (strings,
+/// people, canonical timestamps; `null` when absent or of another type).
 fn snapshot(id: i64, rev: i64, fields: &Value) -> Map<String, Value> {
-    let f = |name: &str| field_value(name, fields.get(name));
+    let s = |name: &str| str_val(fields, &[name]);
+    let p = |name: &str| {
+        fields
+            .get(name)
+            .and_then(person_without_id)
+            .unwrap_or(Value::Null)
+    };
+    let t = |name: &str| time_val(fields, &[name]);
     obj([
         ("workItemId", json!(id)),
         ("rev", json!(rev)),
-        ("workItemType", f("System.WorkItemType")),
-        ("title", f("System.Title")),
-        ("state", f("System.State")),
-        ("reason", f("System.Reason")),
-        ("areaPath", f("System.AreaPath")),
-        ("iterationPath", f("System.IterationPath")),
-        ("teamProject", f("System.TeamProject")),
-        ("tags", f("System.Tags")),
-        ("assignedTo", f("System.AssignedTo")),
-        ("createdBy", f("System.CreatedBy")),
-        ("createdDate", f("System.CreatedDate")),
-        ("changedBy", f("System.ChangedBy")),
-        ("changedDate", f("System.ChangedDate")),
+        ("workItemType", s("System.WorkItemType")),
+        ("title", s("System.Title")),
+        ("state", s("System.State")),
+        ("reason", s("System.Reason")),
+        ("areaPath", s("System.AreaPath")),
+        ("iterationPath", s("System.IterationPath")),
+        ("teamProject", s("System.TeamProject")),
+        ("tags", s("System.Tags")),
+        ("assignedTo", p("System.AssignedTo")),
+        ("createdBy", p("System.CreatedBy")),
+        ("createdDate", t("System.CreatedDate")),
+        ("changedBy", p("System.ChangedBy")),
+        ("changedDate", t("System.ChangedDate")),
     ])
 }
 
@@ -155,13 +166,10 @@ pub fn item_draft(
         _ => ctx.time_of(&[changed]),
     };
     if event_type == COMMENTED {
-        data.insert(
-            "comment".into(),
-            field_value("System.History", fields.get("System.History")),
-        );
+        data.insert("comment".into(), str_val(fields, &["System.History"]));
         data.insert(
             "commentCount".into(),
-            field_value("System.CommentCount", fields.get("System.CommentCount")),
+            int_val(fields, &["System.CommentCount"]),
         );
     }
     Ok(draft_of(event_type, id, rev, None, fields, time, data))
