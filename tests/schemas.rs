@@ -110,6 +110,9 @@ fn every_fixture_validates_against_its_schema() {
     );
 }
 
+/// An edit that must make a valid message invalid.
+type Breakage = Box<dyn Fn(&mut Value)>;
+
 fn message_of(fixture: &str) -> Option<Value> {
     let shared = PathBuf::from(format!("{ROOT}/../shared/fixtures/ado-samples/{fixture}"));
     let own = PathBuf::from(format!("{ROOT}/tests/fixtures/hooks/{fixture}"));
@@ -126,7 +129,7 @@ fn broken_messages_fail_validation() {
         validator("git.push"),
     );
     assert!(errors(&v, &push).is_empty());
-    let breakages: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let breakages: Vec<(&str, Breakage)> = vec![
         (
             "missing data.pushId",
             Box::new(|m| drop(m["data"].as_object_mut().unwrap().remove("pushId"))),
