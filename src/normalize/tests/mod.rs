@@ -3,10 +3,11 @@
 //! routing keys; identity stability; and property tests against hostile input.
 
 mod build;
-mod git;
+mod git_push;
 mod identity;
 mod pipelines;
 mod proptests;
+mod pull_request;
 mod release;
 mod support;
 mod tfvc;
