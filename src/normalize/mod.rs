@@ -116,6 +116,10 @@ pub fn draft_for(
 /// published message. `event_type` is the Azure DevOps event type (`git.push`, `workitem.updated`,
 /// …), `containers` the collection/project the resource belongs to, `created_date` the time the
 /// change was observed (used only when the resource itself carries no time).
+///
+/// For the REST path to reproduce a hook's id, `containers.collection.id` must be the collection
+/// id the hooks carry (the tenant key is part of every id); `containers.project.id` and the base
+/// URLs only shape `source`/`adoproject`. `opts.org_override` sets the routing-key org.
 pub fn normalize_resource(
     event_type: &str,
     resource_version: Option<&str>,
