@@ -3,6 +3,8 @@
 
 mod bad_input;
 mod dedup;
+mod expectations;
+mod fixtures_e2e;
 mod harness;
 mod lifecycle;
 mod outage;
