@@ -2,6 +2,7 @@
 //! fixtures.
 
 mod bad_input;
+mod cli;
 mod dedup;
 mod expectations;
 mod fixtures_e2e;
