@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::envelope::Containers;
 use super::event::{NormalizeOptions, NormalizedEvent};
 use super::identity::event_id;
+use super::time::format_time;
 
 /// What a per-type normalizer extracts from a resource.
 #[derive(Debug, Clone)]
@@ -59,10 +60,21 @@ pub fn slug(s: &str) -> String {
     if out.is_empty() { "_".into() } else { out }
 }
 
-/// Base URL of a collection from any REST URL of one of its objects (`…/_apis/…` prefix).
+/// Base URL of a collection from any REST URL of one of its objects (`…/_apis/…` prefix), without
+/// the project segment project-scoped URLs have (`…/{collection}/{projectId}/_apis/…`).
 fn base_url_from_resource_url(url: &str) -> Option<String> {
     let idx = url.find("/_apis/")?;
-    Some(format!("{}/", &url[..idx]))
+    let mut base = &url[..idx];
+    if let Some((head, last)) = base.rsplit_once('/') {
+        let is_guid = last.len() == 36 && last.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        if is_guid
+            && head.contains("://")
+            && head.split("://").nth(1).is_some_and(|h| !h.is_empty())
+        {
+            base = head;
+        }
+    }
+    Some(format!("{base}/"))
 }
 
 /// Organization slug from a collection base URL: `dev.azure.com/{org}`, `{org}.visualstudio.com`,
@@ -153,7 +165,7 @@ pub fn finish(
         "source": source,
         "type": draft.event_type,
         "subject": draft.subject,
-        "time": draft.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "time": format_time(&draft.time),
         "datacontenttype": "application/json",
         "dataschema": dataschema(draft.event_type),
         "adocollection": tenant.collection_id,
@@ -197,6 +209,18 @@ mod tests {
             Some("taycommcft")
         );
         assert_eq!(slug("Fabrikam Fiber"), "fabrikam-fiber");
+        assert_eq!(
+            base_url_from_resource_url(
+                "https://dev.azure.com/x/DefaultCollection/71777fbc-1cf2-4bd1-9540-128c1c71f766/_apis/build/Builds/2"
+            )
+            .as_deref(),
+            Some("https://dev.azure.com/x/DefaultCollection/")
+        );
+        assert_eq!(
+            base_url_from_resource_url("https://dev.azure.com/x/_apis/git/repositories/r")
+                .as_deref(),
+            Some("https://dev.azure.com/x/")
+        );
         assert_eq!(slug(""), "_");
     }
 }

@@ -99,7 +99,6 @@ pub struct TestServer {
     pub exchange: String,
     pub shutdown: CancellationToken,
     pub task: JoinHandle<anyhow::Result<()>>,
-    pub store_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -144,7 +143,6 @@ impl TestServer {
             exchange,
             shutdown,
             task,
-            store_dir,
             _tmp: tmp,
         }
     }
@@ -211,7 +209,8 @@ pub struct Received {
 
 /// A queue bound with `#` to the test exchange (declared by the server).
 pub struct Tap {
-    pub conn: Connection,
+    /// Kept so the consumer's connection lives as long as the tap.
+    _conn: Connection,
     pub queue: String,
     consumer: lapin::Consumer,
 }
@@ -252,7 +251,7 @@ impl Tap {
             .await
             .unwrap();
         Self {
-            conn,
+            _conn: conn,
             queue,
             consumer,
         }

@@ -2,7 +2,10 @@
 //! fixtures.
 
 mod bad_input;
+mod cli;
 mod dedup;
+mod expectations;
+mod fixtures_e2e;
 mod harness;
 mod lifecycle;
 mod outage;

@@ -150,7 +150,6 @@ impl Load {
         for t in self.tasks {
             let _ = t.await;
         }
-        let ids = self.accepted.lock().await.clone();
-        ids
+        self.accepted.lock().await.clone()
     }
 }
