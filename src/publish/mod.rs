@@ -1,7 +1,8 @@
 //! The only part that talks to RabbitMQ: drains the store's outbox to the exchange with publisher
-//! confirms. A row leaves the outbox only once the broker acked it; everything else (nack, return,
-//! timeout, lost connection) leaves it there to be retried with backoff, and the connection is
-//! re-established automatically.
+//! confirms. A row leaves the outbox only once the broker acked it, or (with the ledger) once the
+//! ledger shows the broker routed a send whose ack was lost to a crash or a broken connection
+//! (see `recovery`); everything else (nack, return, timeout, lost connection) leaves it there to be
+//! retried with backoff, and the connection is re-established automatically.
 
 mod backoff;
 mod batch;
