@@ -291,6 +291,12 @@ impl Config {
         if self.outbox_max == 0 {
             return Err(ConfigError::Invalid("outbox_max must be at least 1".into()));
         }
+        if self.publish.ledger && self.publish.ledger_max_bytes < crate::publish::LEDGER_MIN_BYTES {
+            return Err(ConfigError::Invalid(format!(
+                "publish.ledger_max_bytes must be at least {} (4 MiB)",
+                crate::publish::LEDGER_MIN_BYTES
+            )));
+        }
         if self.publish.batch_size == 0 {
             return Err(ConfigError::Invalid(
                 "publish.batch_size must be at least 1".into(),
