@@ -531,3 +531,42 @@ async fn rest_metrics_are_exported() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn post_json_sends_the_body_with_the_requested_version() {
+    let mock = MockAdo::new("/contoso");
+    mock.script(
+        "_apis/wit/reporting/workitemrevisions",
+        [Reply::ok(
+            json!({"values": [], "isLastBatch": true, "continuationToken": "813;350;1"}),
+        )],
+    );
+    mock.script("Web/_apis/wit/wiql", [Reply::ok(json!({"workItems": []}))]);
+    let (mock, client) = pat_client(mock, fast()).await;
+    let filter = json!({"fields": ["System.Id", "System.Rev"], "includeDeleted": true});
+    let page = client
+        .post_json_with_version(
+            "_apis/wit/reporting/workitemrevisions?continuationToken=813%3B350%3B1",
+            &filter,
+            "7.1-preview.2",
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.body["isLastBatch"], true);
+    let query = json!({"query": "SELECT [System.Id] FROM WorkItems"});
+    client
+        .post_json("Web/_apis/wit/wiql", &query)
+        .await
+        .unwrap();
+
+    let sent = &mock.seen("_apis/wit/reporting/workitemrevisions")[0];
+    assert_eq!(sent.method, "POST");
+    assert_eq!(sent.api_version.as_deref(), Some("7.1-preview.2"));
+    assert_eq!(serde_json::from_str::<Value>(&sent.body).unwrap(), filter);
+    let wiql = &mock.seen("Web/_apis/wit/wiql")[0];
+    assert_eq!(
+        (wiql.method.as_str(), wiql.api_version.as_deref()),
+        ("POST", Some("7.1"))
+    );
+    assert_eq!(serde_json::from_str::<Value>(&wiql.body).unwrap(), query);
+}

@@ -37,6 +37,7 @@ pub(super) struct Inner {
 
 impl OrgClient {
     /// A client for a configured organization (credential built from its `pat` or `entra`).
+    /// `options` normally come from [`ClientOptions::for_org`], which carries `max_concurrency`.
     pub fn new(org: &OrganizationConfig, options: ClientOptions) -> Result<Self, AdoError> {
         let http = http_client(&options, &org.name())?;
         let credential =
@@ -127,8 +128,9 @@ impl OrgClient {
         Ok(self.connect().await?.supports(feature))
     }
 
-    /// GET a route relative to the base URL (`_apis/projects?$top=10`, `{project}/_apis/...`) or an
-    /// absolute URL under it (a `nextLink`), with the negotiated api-version added.
+    /// GET a route relative to the base URL (`_apis/projects?$top=10`, `{project}/_apis/...`; the
+    /// caller percent-encodes `?`/`#`/`%` inside names) or an absolute URL under it (a `nextLink`),
+    /// with the negotiated api-version added unless the query already has one.
     pub async fn get(&self, path_and_query: &str) -> Result<RestResponse, AdoError> {
         let version = self.api_version().await?.to_string();
         self.send(Method::GET, path_and_query, None, Some(&version))

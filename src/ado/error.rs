@@ -5,8 +5,8 @@
 pub enum AdoError {
     #[error(
         "Azure DevOps organization {org} refused the credentials for {route} (HTTP {status}): {message}. \
-         The PAT may be expired, revoked or lack the scope (Code/Build/Work Items read), or the service \
-         principal has no access to the organization"
+         The PAT may be expired, revoked or lack a scope (read: Project and Team, Code, Build, Work \
+         Items), or the service principal has no access to the organization"
     )]
     Unauthorized {
         org: String,
