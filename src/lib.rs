@@ -2,6 +2,7 @@
 //! RabbitMQ. Receiving (`http`), normalizing (`normalize`), storing (`store`), publishing (`publish`),
 //! reconciling and simulating each live in their own module.
 
+pub mod ado;
 pub mod app;
 pub mod config;
 pub mod health;
