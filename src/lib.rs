@@ -9,5 +9,6 @@ pub mod health;
 pub mod http;
 pub mod normalize;
 pub mod publish;
+pub mod reconcile;
 pub mod store;
 pub mod telemetry;
