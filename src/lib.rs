@@ -5,4 +5,5 @@
 pub mod config;
 pub mod health;
 pub mod normalize;
+pub mod sim;
 pub mod store;
