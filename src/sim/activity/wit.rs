@@ -168,11 +168,13 @@ fn create(g: &mut Gen<'_>) -> &'static str {
         json!(g.rng.between(1, 4)),
     );
     fields.insert("Microsoft.VSTS.Common.ValueArea".into(), json!("Business"));
+    let assignee = g.rng.index(g.org.people.len());
+    fields.insert("System.AssignedTo".into(), json!(identity_string(&g.org.people[assignee])));
     if wi_type == "Bug" {
-        fields.insert(
-            "Microsoft.VSTS.Common.Severity".into(),
-            json!(format!("{} - {}", 3, "Medium")),
-        );
+        fields.insert("Microsoft.VSTS.Common.Severity".into(), json!("3 - Medium"));
+        fields.insert("Microsoft.VSTS.TCM.ReproSteps".into(), json!("<div>Open the page, click Save.</div>"));
+        fields.insert("Microsoft.VSTS.TCM.SystemInfo".into(), json!("<div>Edge 120, Windows 11</div>"));
+        fields.insert("Microsoft.VSTS.Common.AcceptanceCriteria".into(), json!("<div>Guests can save.</div>"));
     }
     fields.insert(p.board_field.clone(), json!("New"));
     g.org.watermark += 1;
