@@ -23,16 +23,25 @@ pub fn fixtures(sub: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    if std::env::var_os("CI").is_some() || std::env::var_os("ADO_INGEST_REQUIRE_FIXTURES").is_some() {
-        panic!("fixture directory {} is missing (required in CI)", dir.display());
+    if std::env::var_os("CI").is_some() || std::env::var_os("ADO_INGEST_REQUIRE_FIXTURES").is_some()
+    {
+        panic!(
+            "fixture directory {} is missing (required in CI)",
+            dir.display()
+        );
     }
-    eprintln!("note: skipping, fixture directory {} is missing", dir.display());
+    eprintln!(
+        "note: skipping, fixture directory {} is missing",
+        dir.display()
+    );
     None
 }
 
 pub fn read_json(path: &std::path::Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
 /// One request the receiver got.
@@ -65,7 +74,11 @@ impl Receiver {
     }
 
     pub fn script(&self, statuses: &[u16]) {
-        self.state.lock().unwrap().script.extend(statuses.iter().copied());
+        self.state
+            .lock()
+            .unwrap()
+            .script
+            .extend(statuses.iter().copied());
     }
 
     pub fn set_default(&self, status: u16) {
@@ -73,17 +86,29 @@ impl Receiver {
     }
 }
 
-async fn record(State(state): State<Arc<Mutex<ReceiverState>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn record(
+    State(state): State<Arc<Mutex<ReceiverState>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let mut s = state.lock().unwrap();
     let status = s.script.pop_front().unwrap_or(s.default_status);
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    s.received.push(Received { at: Instant::now(), headers, body, status });
+    s.received.push(Received {
+        at: Instant::now(),
+        headers,
+        body,
+        status,
+    });
     StatusCode::from_u16(status).unwrap()
 }
 
 /// A hook target on 127.0.0.1:0 answering 200 unless scripted otherwise.
 pub async fn receiver() -> Receiver {
-    let state = Arc::new(Mutex::new(ReceiverState { default_status: 200, ..Default::default() }));
+    let state = Arc::new(Mutex::new(ReceiverState {
+        default_status: 200,
+        ..Default::default()
+    }));
     let app = Router::new().fallback(record).with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
@@ -93,7 +118,10 @@ pub async fn receiver() -> Receiver {
 
 /// `Authorization: Basic base64(":" + pat)`.
 pub fn basic(pat: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!(":{pat}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(":{pat}"))
+    )
 }
 
 /// A REST client bound to one collection base URL and PAT.
@@ -105,18 +133,30 @@ pub struct Rest {
 
 impl Rest {
     pub fn new(base: &str, pat: &str) -> Self {
-        Self { base: base.to_string(), pat: pat.to_string(), http: reqwest::Client::builder().no_proxy().build().unwrap() }
+        Self {
+            base: base.to_string(),
+            pat: pat.to_string(),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        }
     }
 
     pub async fn get_raw(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).header("authorization", basic(&self.pat)).send().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("authorization", basic(&self.pat))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// GET, asserting 200; returns the body and the continuation token header.
     pub async fn get(&self, path: &str) -> (Value, Option<String>) {
         let resp = self.get_raw(path).await;
         let status = resp.status();
-        let token = resp.headers().get("x-ms-continuationtoken").map(|v| v.to_str().unwrap().to_string());
+        let token = resp
+            .headers()
+            .get("x-ms-continuationtoken")
+            .map(|v| v.to_str().unwrap().to_string());
         let text = resp.text().await.unwrap();
         assert_eq!(status, 200, "GET {path}: {text}");
         (serde_json::from_str(&text).unwrap(), token)

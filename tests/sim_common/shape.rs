@@ -33,7 +33,13 @@ pub struct PathInfo {
 pub type Shape = BTreeMap<String, PathInfo>;
 
 /// Keys whose children are data keys.
-const MAP_KEYS: &[&str] = &["publisherInputs", "consumerInputs", "inputs", "variables", "properties"];
+const MAP_KEYS: &[&str] = &[
+    "publisherInputs",
+    "consumerInputs",
+    "inputs",
+    "variables",
+    "properties",
+];
 
 fn ty(v: &Value) -> &'static str {
     match v {
@@ -59,7 +65,11 @@ fn norm_key(k: &str) -> String {
 }
 
 fn join(base: &str, key: &str) -> String {
-    if base.is_empty() { key.to_string() } else { format!("{base}/{key}") }
+    if base.is_empty() {
+        key.to_string()
+    } else {
+        format!("{base}/{key}")
+    }
 }
 
 fn add_sibling(out: &mut Shape, path: String, info: PathInfo) {
@@ -74,14 +84,27 @@ fn add_sibling(out: &mut Shape, path: String, info: PathInfo) {
 pub fn shape_at(v: &Value, path: &str, remap: &dyn Fn(&str) -> Option<&'static str>) -> Shape {
     let mut out = Shape::new();
     let open = v.is_null() || v.as_array().is_some_and(|a| a.is_empty());
-    out.insert(path.to_string(), PathInfo { types: [ty(v)].into(), required: true, open });
+    out.insert(
+        path.to_string(),
+        PathInfo {
+            types: [ty(v)].into(),
+            required: true,
+            open,
+        },
+    );
     match v {
         Value::Object(m) => {
             let last = path.rsplit('/').next().unwrap_or("");
             let collapse = MAP_KEYS.contains(&last);
-            let base = remap(path).map(str::to_string).unwrap_or_else(|| path.to_string());
+            let base = remap(path)
+                .map(str::to_string)
+                .unwrap_or_else(|| path.to_string());
             for (k, x) in m {
-                let key = if collapse { "*".to_string() } else { norm_key(k) };
+                let key = if collapse {
+                    "*".to_string()
+                } else {
+                    norm_key(k)
+                };
                 for (p, info) in shape_at(x, &join(&base, &key), remap) {
                     add_sibling(&mut out, p, info);
                 }
@@ -109,7 +132,10 @@ pub fn merge_elements(shapes: &[Shape]) -> Shape {
     let mut out = Shape::new();
     for s in shapes {
         for (k, info) in s {
-            let e = out.entry(k.clone()).or_insert_with(|| PathInfo { required: true, ..PathInfo::default() });
+            let e = out.entry(k.clone()).or_insert_with(|| PathInfo {
+                required: true,
+                ..PathInfo::default()
+            });
             e.types.extend(info.types.iter().copied());
             e.open |= info.open;
         }
@@ -152,7 +178,10 @@ fn ancestors(p: &str) -> Vec<&str> {
 
 /// Whether `path` is `prefix` or below it.
 pub fn under(path: &str, prefix: &str) -> bool {
-    path == prefix || path.strip_prefix(prefix).is_some_and(|r| r.starts_with('/') || r.starts_with("[]"))
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|r| r.starts_with('/') || r.starts_with("[]"))
 }
 
 /// Required sample paths missing from (or not required in) the simulated shape.
@@ -172,7 +201,10 @@ pub fn missing(sample: &Shape, sim: &Shape, exempt: &dyn Fn(&str) -> bool) -> Ve
 pub fn invented(sim: &Shape, allowed: &Shape, exempt: &dyn Fn(&str) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     for (p, info) in sim {
-        if ancestors(p).iter().any(|a| allowed.get(*a).is_some_and(|i| i.open)) {
+        if ancestors(p)
+            .iter()
+            .any(|a| allowed.get(*a).is_some_and(|i| i.open))
+        {
             continue;
         }
         let Some(a) = allowed.get(p) else {
@@ -183,7 +215,7 @@ pub fn invented(sim: &Shape, allowed: &Shape, exempt: &dyn Fn(&str) -> bool) -> 
             continue;
         }
         for t in &info.types {
-            if !a.types.contains(t) && !(*t == "null" && exempt(p)) {
+            if !(a.types.contains(t) || (*t == "null" && exempt(p))) {
                 out.push(format!("`{p}` is {t}, samples have {:?}", a.types));
             }
         }
@@ -207,7 +239,7 @@ mod tests {
         assert!(s["a/l[]/x"].required && !s["a/l[]/y"].required);
         let good = json!({"a": {"b": 2, "l": [{"x": 1}]}, "n": {"deep": true}, "e": [{"z": 1}]});
         let g = shape(&good, &none);
-        let allowed = union(&[s.clone()]);
+        let allowed = union(std::slice::from_ref(&s));
         assert!(missing(&s, &g, &|_| false).is_empty());
         assert!(invented(&g, &allowed, &|_| false).is_empty());
         let bad = json!({"a": {"b": "two", "l": [{"q": 1}]}});
@@ -217,7 +249,10 @@ mod tests {
         assert_eq!(missing(&s, &b, &|p| under(p, "a/l[]/x")).len(), 2);
         let inv = invented(&b, &allowed, &|_| false);
         assert_eq!(inv.len(), 2, "{inv:?}");
-        let wef = shape(&json!({"fields": {"WEF_EB329F44FE5F4A94ACB1DA153FDF38BA_Kanban.Column": "x"}}), &none);
+        let wef = shape(
+            &json!({"fields": {"WEF_EB329F44FE5F4A94ACB1DA153FDF38BA_Kanban.Column": "x"}}),
+            &none,
+        );
         assert!(wef.contains_key("fields/WEF_*_Kanban.Column"));
     }
 }

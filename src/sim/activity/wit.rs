@@ -52,7 +52,11 @@ fn save(g: &mut Gen<'_>, wi: usize, actor: usize, mut changes: BTreeMap<String, 
             json!(ts(now)),
         );
         let column = changes["System.State"].clone();
-        changes.insert(g.org.projects[item.project].board_field.clone(), column);
+        changes.insert(
+            g.org.projects[item.project].board_field.clone(),
+            column.clone(),
+        );
+        changes.insert("System.BoardColumn".into(), column);
     }
     let mut diff = BTreeMap::new();
     for (k, v) in &changes {
@@ -169,14 +173,27 @@ fn create(g: &mut Gen<'_>) -> &'static str {
     );
     fields.insert("Microsoft.VSTS.Common.ValueArea".into(), json!("Business"));
     let assignee = g.rng.index(g.org.people.len());
-    fields.insert("System.AssignedTo".into(), json!(identity_string(&g.org.people[assignee])));
+    fields.insert(
+        "System.AssignedTo".into(),
+        json!(identity_string(&g.org.people[assignee])),
+    );
     if wi_type == "Bug" {
         fields.insert("Microsoft.VSTS.Common.Severity".into(), json!("3 - Medium"));
-        fields.insert("Microsoft.VSTS.TCM.ReproSteps".into(), json!("<div>Open the page, click Save.</div>"));
-        fields.insert("Microsoft.VSTS.TCM.SystemInfo".into(), json!("<div>Edge 120, Windows 11</div>"));
-        fields.insert("Microsoft.VSTS.Common.AcceptanceCriteria".into(), json!("<div>Guests can save.</div>"));
+        fields.insert(
+            "Microsoft.VSTS.TCM.ReproSteps".into(),
+            json!("<div>Open the page, click Save.</div>"),
+        );
+        fields.insert(
+            "Microsoft.VSTS.TCM.SystemInfo".into(),
+            json!("<div>Edge 120, Windows 11</div>"),
+        );
+        fields.insert(
+            "Microsoft.VSTS.Common.AcceptanceCriteria".into(),
+            json!("<div>Guests can save.</div>"),
+        );
     }
     fields.insert(p.board_field.clone(), json!("New"));
+    fields.insert("System.BoardColumn".into(), json!("New"));
     g.org.watermark += 1;
     let id = g.org.next_work_item_id;
     g.org.next_work_item_id += 1;

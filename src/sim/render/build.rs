@@ -37,7 +37,16 @@ pub fn status_str(s: RunState) -> &'static str {
     }
 }
 
-fn definition_ref(org: &Org, d: &Definition) -> Value {
+/// Build objects carry the project with revision; REST ones also with its description.
+fn build_project(org: &Org, project: &crate::sim::model::Project, flavor: BuildFlavor) -> Value {
+    let mut v = project_ref_build(org, project);
+    if flavor == BuildFlavor::Rest {
+        v["description"] = json!(project.description);
+    }
+    v
+}
+
+fn definition_ref(org: &Org, d: &Definition, flavor: BuildFlavor) -> Value {
     let project = &org.projects[d.project];
     json!({
         "drafts": [],
@@ -49,7 +58,7 @@ fn definition_ref(org: &Org, d: &Definition) -> Value {
         "type": "build",
         "queueStatus": "enabled",
         "revision": d.revision,
-        "project": project_ref_build(org, project),
+        "project": build_project(org, project, flavor),
     })
 }
 
@@ -93,8 +102,8 @@ pub fn build(org: &Org, b: &Build, flavor: BuildFlavor) -> Value {
         m.insert("finishTime".into(), json!(ts_ticks(t)));
     }
     m.insert("url".into(), json!(build_url(org, b)));
-    m.insert("definition".into(), definition_ref(org, d));
-    m.insert("project".into(), project_ref_build(org, project));
+    m.insert("definition".into(), definition_ref(org, d, flavor));
+    m.insert("project".into(), build_project(org, project, flavor));
     m.insert(
         "uri".into(),
         json!(format!("vstfs:///Build/Build/{}", b.id)),

@@ -10,6 +10,26 @@ use crate::sim::clock::{FAR_FUTURE, ts};
 use crate::sim::model::wit::{FieldChange, Relation, Update};
 use crate::sim::model::{Org, WorkItem};
 
+/// Identity-valued fields: `Name <unique>` strings in hooks (rv 1.0), IdentityRef objects in REST.
+const IDENTITY_FIELDS: &[&str] = &[
+    "System.CreatedBy",
+    "System.ChangedBy",
+    "System.AssignedTo",
+    "System.AuthorizedAs",
+];
+
+/// A field value as the 7.x REST API returns it (identity fields as IdentityRef objects).
+pub fn rest_field_value(org: &Org, name: &str, v: &Value) -> Value {
+    if !IDENTITY_FIELDS.contains(&name) {
+        return v.clone();
+    }
+    let s = v.as_str().unwrap_or_default();
+    match org.people.iter().find(|p| identity_string(p) == s) {
+        Some(p) => identity(org, p),
+        None => v.clone(),
+    }
+}
+
 pub fn wi_url(org: &Org, id: u64) -> String {
     format!("{}_apis/wit/workItems/{id}", org.base_url)
 }
@@ -97,13 +117,21 @@ pub fn work_item_hook(
     })
 }
 
-fn change_json(c: &FieldChange) -> Value {
+/// `{oldValue?, newValue?}`; `rest` renders identity values as IdentityRef objects.
+fn change_json(org: &Org, name: &str, c: &FieldChange, rest: bool) -> Value {
+    let render = |v: &Value| {
+        if rest {
+            rest_field_value(org, name, v)
+        } else {
+            v.clone()
+        }
+    };
     let mut m = Map::new();
     if let Some(o) = &c.old {
-        m.insert("oldValue".into(), o.clone());
+        m.insert("oldValue".into(), render(o));
     }
     if let Some(n) = &c.new {
-        m.insert("newValue".into(), n.clone());
+        m.insert("newValue".into(), render(n));
     }
     Value::Object(m)
 }
@@ -124,7 +152,13 @@ fn revised_by(org: &Org, u: &Update) -> Value {
     v
 }
 
-fn update_common(org: &Org, wi: &WorkItem, u: &Update, revised_date: &str) -> Map<String, Value> {
+fn update_common(
+    org: &Org,
+    wi: &WorkItem,
+    u: &Update,
+    revised_date: &str,
+    rest: bool,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(u.id));
     m.insert("workItemId".into(), json!(wi.id));
@@ -135,7 +169,7 @@ fn update_common(org: &Org, wi: &WorkItem, u: &Update, revised_date: &str) -> Ma
         let fields: Map<String, Value> = u
             .fields
             .iter()
-            .map(|(k, c)| (k.clone(), change_json(c)))
+            .map(|(k, c)| (k.clone(), change_json(org, k, c, rest)))
             .collect();
         m.insert("fields".into(), Value::Object(fields));
     }
@@ -166,7 +200,7 @@ fn update_common(org: &Org, wi: &WorkItem, u: &Update, revised_date: &str) -> Ma
 
 /// The workitem.updated resource (rv 1.0) for the work item's latest update.
 pub fn update_hook(org: &Org, wi: &WorkItem, u: &Update) -> Value {
-    let mut m = update_common(org, wi, u, FAR_FUTURE);
+    let mut m = update_common(org, wi, u, FAR_FUTURE, false);
     let base = project_wi_url(org, wi);
     m.insert(
         "_links".into(),
@@ -208,7 +242,7 @@ pub fn update_rest(org: &Org, wi: &WorkItem, u: &Update) -> Value {
             .map(|r| ts(r.changed_date))
             .unwrap_or_else(|| FAR_FUTURE.to_string())
     };
-    let mut m = update_common(org, wi, u, &revised);
+    let mut m = update_common(org, wi, u, &revised, true);
     m.insert(
         "url".into(),
         json!(format!("{}/updates/{}", project_wi_url(org, wi), u.id)),
@@ -225,9 +259,12 @@ pub fn work_item_rest(org: &Org, wi: &WorkItem, fields: Option<&[String]>) -> Va
     let selected: Map<String, Value> = match fields {
         Some(names) => names
             .iter()
-            .filter_map(|n| all.get(n).map(|v| (n.clone(), v.clone())))
+            .filter_map(|n| all.get(n).map(|v| (n.clone(), rest_field_value(org, n, v))))
             .collect(),
-        None => all.into_iter().collect(),
+        None => all
+            .iter()
+            .map(|(k, v)| (k.clone(), rest_field_value(org, k, v)))
+            .collect(),
     };
     json!({ "id": wi.id, "rev": wi.rev, "fields": Value::Object(selected), "url": wi_url(org, wi.id) })
 }
