@@ -7,13 +7,24 @@ mod sim_common;
 
 use std::time::{Duration, Instant};
 
-use ado_ingest::sim::{self, ActivityMix, ActivitySpec, FaultRates, SimConfig, Simulator, SubscriptionRequest};
+use ado_ingest::sim::{
+    self, ActivityMix, ActivitySpec, FaultRates, SimConfig, Simulator, SubscriptionRequest,
+};
 use serde_json::{Value, json};
 use sim_common::{Receiver, Rest, receiver};
 
 async fn start(time_scale: f64) -> (Simulator, Rest) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = sim::start(SimConfig { seed: 5, time_scale, ..SimConfig::default() }, listener).await.unwrap();
+    let sim = sim::start(
+        SimConfig {
+            seed: 5,
+            time_scale,
+            ..SimConfig::default()
+        },
+        listener,
+    )
+    .await
+    .unwrap();
     let rest = Rest::new(&sim.orgs()[0].base_url, &sim.pat());
     (sim, rest)
 }
@@ -29,18 +40,28 @@ fn push_subscription(sim: &Simulator, rx: &Receiver) -> String {
 }
 
 fn pushes(sim: &Simulator, n: usize) -> usize {
-    let spec = ActivitySpec { actions: n, mix: ActivityMix::only("git").unwrap(), org: None };
+    let spec = ActivitySpec {
+        actions: n,
+        mix: ActivityMix::only("git").unwrap(),
+        org: None,
+    };
     sim.generate(&spec).unwrap().changes
 }
 
 async fn subscription(rest: &Rest, id: &str) -> Value {
-    rest.get(&format!("_apis/hooks/subscriptions/{id}?api-version=7.1")).await.0
+    rest.get(&format!("_apis/hooks/subscriptions/{id}?api-version=7.1"))
+        .await
+        .0
 }
 
 async fn wait_for(rx: &Receiver, n: usize, within: Duration) {
     let deadline = Instant::now() + within;
     while rx.received().len() < n {
-        assert!(Instant::now() < deadline, "expected {n} deliveries, got {}", rx.received().len());
+        assert!(
+            Instant::now() < deadline,
+            "expected {n} deliveries, got {}",
+            rx.received().len()
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -65,12 +86,18 @@ async fn transient_503_is_retried_on_the_backoff_schedule_with_the_same_notifica
     for (i, nominal) in [1.0, 2.0, 4.0, 8.0].iter().enumerate() {
         let gap = got[i + 1].at.duration_since(got[i].at).as_secs_f64();
         let want = nominal * scale;
-        assert!(gap >= want * 0.9 && gap < want + 0.25, "retry {} came after {gap:.3}s, expected about {want:.3}s", i + 1);
+        assert!(
+            gap >= want * 0.9 && gap < want + 0.25,
+            "retry {} came after {gap:.3}s, expected about {want:.3}s",
+            i + 1
+        );
     }
     let sub = subscription(&rest, &id).await;
     assert_eq!(sub["status"], "enabled");
     assert_eq!(sub["probationRetries"], 0);
-    let (n, _) = rest.get(&format!("_apis/hooks/subscriptions/{id}/notifications/1")).await;
+    let (n, _) = rest
+        .get(&format!("_apis/hooks/subscriptions/{id}/notifications/1"))
+        .await;
     assert_eq!(n["result"], "succeeded");
     assert_eq!(n["details"]["requestAttempts"], 5);
     sim.shutdown().await;
@@ -86,14 +113,24 @@ async fn transient_failures_exhaust_eight_retries_then_probation_then_disable() 
     pushes(&sim, 1);
     sim.settle(Duration::from_secs(20)).await.unwrap();
     let got = rx.received();
-    assert_eq!(got.len(), 1 + 8 + 7, "first attempt, 8 transient retries, 7 probation retries");
+    assert_eq!(
+        got.len(),
+        1 + 8 + 7,
+        "first attempt, 8 transient retries, 7 probation retries"
+    );
     let sub = subscription(&rest, &id).await;
     assert_eq!(sub["status"], "disabledBySystem");
     assert_eq!(sub["probationRetries"], 7);
     assert!(sub["lastProbationRetryDate"].is_string());
     // The probation retries keep the 20 min, 40 min, … spacing: each gap is longer than the last.
-    let gaps: Vec<f64> = got[9..].windows(2).map(|w| w[1].at.duration_since(w[0].at).as_secs_f64()).collect();
-    assert!(gaps.windows(2).all(|g| g[1] > g[0] * 1.2), "probation gaps grow: {gaps:?}");
+    let gaps: Vec<f64> = got[9..]
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at).as_secs_f64())
+        .collect();
+    assert!(
+        gaps.windows(2).all(|g| g[1] > g[0] * 1.2),
+        "probation gaps grow: {gaps:?}"
+    );
     sim.shutdown().await;
 }
 
@@ -109,18 +146,30 @@ async fn http_500_puts_the_subscription_on_probation_and_drops_new_events() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let sub = subscription(&rest, &id).await;
     assert_eq!(sub["status"], "onProbation", "{sub}");
-    assert_eq!(rx.received().len(), 1, "an enduring failure is not retried quickly");
+    assert_eq!(
+        rx.received().len(),
+        1,
+        "an enduring failure is not retried quickly"
+    );
 
     // While on probation new events are lost: no notification, no delivery.
     let dropped = pushes(&sim, 3);
     // The failed notification is visible, with its original event, to notificationsquery.
     let (status, q) = rest
-        .send(reqwest::Method::POST, "_apis/hooks/notificationsquery", &json!({"resultType": "failed", "includeDetails": true}))
+        .send(
+            reqwest::Method::POST,
+            "_apis/hooks/notificationsquery",
+            &json!({"resultType": "failed", "includeDetails": true}),
+        )
         .await;
     assert_eq!(status, 200);
     let results = q["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{q}");
-    assert_eq!(results[0]["details"]["event"], rx.received()[0].body, "details.event is the original envelope");
+    assert_eq!(
+        results[0]["details"]["event"],
+        rx.received()[0].body,
+        "details.event is the original envelope"
+    );
     assert_eq!(results[0]["eventId"], rx.received()[0].body["id"]);
 
     // The probation retry succeeds: enabled again, events flow, the dropped ones never arrive.
@@ -131,14 +180,26 @@ async fn http_500_puts_the_subscription_on_probation_and_drops_new_events() {
     assert!(sub["lastProbationRetryDate"].is_string());
     let got = rx.received();
     assert_eq!(got.len(), 2);
-    assert_eq!(got[1].body, got[0].body, "the retried notification is the original one");
+    assert_eq!(
+        got[1].body, got[0].body,
+        "the retried notification is the original one"
+    );
     pushes(&sim, 1);
     sim.settle(Duration::from_secs(5)).await.unwrap();
     let got = rx.received();
     assert_eq!(got.len(), 3);
-    assert_eq!(got[2].body["notificationId"], 2, "dropped events got no notification");
+    assert_eq!(
+        got[2].body["notificationId"], 2,
+        "dropped events got no notification"
+    );
     let truth = sim.truth();
-    assert_eq!(truth.iter().map(|t| t.delivery.dropped_on_probation).sum::<u32>() as usize, dropped);
+    assert_eq!(
+        truth
+            .iter()
+            .map(|t| t.delivery.dropped_on_probation)
+            .sum::<u32>() as usize,
+        dropped
+    );
     assert_eq!(sim.stats().dropped_on_probation as usize, dropped);
     sim.shutdown().await;
 }
@@ -156,13 +217,23 @@ async fn http_410_disables_the_subscription_until_re_enabled() {
     assert_eq!(rx.received().len(), 1, "410 is not retried");
     pushes(&sim, 2);
     sim.settle(Duration::from_secs(5)).await.unwrap();
-    assert_eq!(rx.received().len(), 1, "a disabled subscription gets nothing");
+    assert_eq!(
+        rx.received().len(),
+        1,
+        "a disabled subscription gets nothing"
+    );
 
     // Re-enable with PUT status=enabled, as subscription management would.
     let mut body = sub.clone();
     body["status"] = json!("enabled");
     body["consumerInputs"]["basicAuthPassword"] = json!("s3cret");
-    let (status, replaced) = rest.send(reqwest::Method::PUT, &format!("_apis/hooks/subscriptions/{id}"), &body).await;
+    let (status, replaced) = rest
+        .send(
+            reqwest::Method::PUT,
+            &format!("_apis/hooks/subscriptions/{id}"),
+            &body,
+        )
+        .await;
     assert_eq!(status, 200, "{replaced}");
     assert_eq!(replaced["status"], "enabled");
     pushes(&sim, 1);
@@ -181,10 +252,18 @@ async fn deliveries_carry_credentials_headers_and_the_subscription_ids() {
     let got = rx.received();
     assert_eq!(got.len(), 3);
     for (i, r) in got.iter().enumerate() {
-        assert_eq!(r.headers["authorization"], "Basic YWRvOnMzY3JldA==", "Basic ado:s3cret");
+        assert_eq!(
+            r.headers["authorization"], "Basic YWRvOnMzY3JldA==",
+            "Basic ado:s3cret"
+        );
         assert_eq!(r.headers["x-vss-subscriptionid"], id.as_str());
         assert!(r.headers.contains_key("x-vss-activityid"));
-        assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/json"));
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
         assert_eq!(r.body["subscriptionId"], id.as_str());
         assert_eq!(r.body["notificationId"], i as u64 + 1);
         assert_eq!(r.body["resourceVersion"], "1.0");
@@ -199,30 +278,58 @@ async fn fault_injection_drops_duplicates_reorders_and_delays() {
     let rx = receiver().await;
     push_subscription(&sim, &rx);
 
-    sim.set_faults(FaultRates { drop: 1.0, ..FaultRates::default() });
+    sim.set_faults(FaultRates {
+        drop: 1.0,
+        ..FaultRates::default()
+    });
     let lost = pushes(&sim, 5);
     sim.settle(Duration::from_secs(5)).await.unwrap();
     assert_eq!(rx.received().len(), 0);
     assert_eq!(sim.stats().dropped_by_fault as usize, lost);
-    assert!(sim.truth().iter().all(|t| t.delivery.dropped_by_fault == 1 && t.delivery.delivered == 0));
+    assert!(
+        sim.truth()
+            .iter()
+            .all(|t| t.delivery.dropped_by_fault == 1 && t.delivery.delivered == 0)
+    );
 
-    sim.set_faults(FaultRates { duplicate: 1.0, ..FaultRates::default() });
+    sim.set_faults(FaultRates {
+        duplicate: 1.0,
+        ..FaultRates::default()
+    });
     pushes(&sim, 4);
     sim.settle(Duration::from_secs(5)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let got = rx.received();
     assert_eq!(got.len(), 8, "each notification twice");
-    let ids: Vec<u64> = got.iter().map(|r| r.body["notificationId"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = got
+        .iter()
+        .map(|r| r.body["notificationId"].as_u64().unwrap())
+        .collect();
     for id in 1..=4 {
-        assert_eq!(ids.iter().filter(|x| **x == id).count(), 2, "notification {id} sent twice: {ids:?}");
+        assert_eq!(
+            ids.iter().filter(|x| **x == id).count(),
+            2,
+            "notification {id} sent twice: {ids:?}"
+        );
     }
 
-    sim.set_faults(FaultRates { reorder: 1.0, delay: 1.0, max_delay: Duration::from_secs(20), ..FaultRates::default() });
+    sim.set_faults(FaultRates {
+        reorder: 1.0,
+        delay: 1.0,
+        max_delay: Duration::from_secs(20),
+        ..FaultRates::default()
+    });
     pushes(&sim, 20);
     sim.settle(Duration::from_secs(10)).await.unwrap();
-    let later: Vec<u64> = rx.received()[8..].iter().map(|r| r.body["notificationId"].as_u64().unwrap()).collect();
+    let later: Vec<u64> = rx.received()[8..]
+        .iter()
+        .map(|r| r.body["notificationId"].as_u64().unwrap())
+        .collect();
     assert_eq!(later.len(), 20);
-    assert!(later.windows(2).any(|w| w[1] < w[0]), "some notifications overtook others: {later:?}");
+    assert!(
+        later.windows(2).any(|w| w[1] < w[0]),
+        "some notifications overtook others: {later:?}"
+    );
     let stats = sim.stats();
     assert!(stats.reordered > 0 && stats.delayed > 0, "{stats:?}");
     sim.shutdown().await;

@@ -240,6 +240,7 @@ fn create(g: &mut Gen<'_>) -> &'static str {
         relations: Vec::new(),
         comments: Vec::new(),
         deleted: None,
+        recycled_at_rev: None,
     };
     g.org.work_items.push(wi);
     let ev = hooks::wit::created(g.org, g.org.work_items.last().expect("just created"), actor);
@@ -386,6 +387,7 @@ fn set_deleted(g: &mut Gen<'_>, wi: usize, deleted: bool) -> &'static str {
     let now = g.later();
     let item = &mut g.org.work_items[wi];
     item.deleted = deleted.then_some((now, actor));
+    item.recycled_at_rev = Some(item.rev);
     for r in &mut item.revisions {
         r.deleted = deleted;
     }
@@ -400,22 +402,24 @@ fn set_deleted(g: &mut Gen<'_>, wi: usize, deleted: bool) -> &'static str {
 }
 
 pub(super) fn action(g: &mut Gen<'_>) -> &'static str {
-    let live: Vec<usize> = (0..g.org.work_items.len())
-        .filter(|i| g.org.work_items[*i].deleted.is_none())
+    let items = &g.org.work_items;
+    let live: Vec<usize> = (0..items.len())
+        .filter(|i| items[*i].deleted.is_none())
         .collect();
-    let deleted: Vec<usize> = (0..g.org.work_items.len())
-        .filter(|i| g.org.work_items[*i].deleted.is_some())
+    let deleted: Vec<usize> = (0..items.len())
+        .filter(|i| items[*i].deleted.is_some())
         .collect();
     if live.len() < 4 || g.rng.chance(0.2) {
         return create(g);
     }
     let wi = *g.rng.pick(&live);
+    let recycled_now = g.org.work_items[wi].recycled_at_rev == Some(g.org.work_items[wi].rev);
     match g.rng.between(0, 99) {
         0..=49 => edit(g, wi),
         50..=69 => comment(g, wi),
         70..=84 => link(g, wi),
-        85..=92 => set_deleted(g, wi, true),
-        _ if !deleted.is_empty() => {
+        85..=92 if !recycled_now => set_deleted(g, wi, true),
+        93.. if !deleted.is_empty() => {
             let d = *g.rng.pick(&deleted);
             set_deleted(g, d, false)
         }

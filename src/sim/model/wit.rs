@@ -73,6 +73,10 @@ pub struct WorkItem {
     pub relations: Vec<Relation>,
     pub comments: Vec<WiComment>,
     pub deleted: Option<(DateTime<Utc>, usize)>,
+    /// The rev at which the item was last deleted or restored. Neither bumps the rev, so a second
+    /// delete (or restore) at the same rev would be indistinguishable from the first by the SPEC
+    /// identity (id, rev, kind); the generator saves in between.
+    pub recycled_at_rev: Option<u64>,
 }
 
 impl WorkItem {
