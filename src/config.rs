@@ -64,6 +64,12 @@ pub struct PublishConfig {
     /// Upper bound of the reconnect and retry backoff.
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
+    /// Publish through the fanout `{exchange}.in`, which also feeds the stream `{exchange}.ledger`,
+    /// so that after a crash the publisher can tell which unconfirmed events the broker already
+    /// routed instead of publishing them twice.
+    pub ledger: bool,
+    /// Size bound of the ledger stream (`x-max-length-bytes`).
+    pub ledger_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -95,6 +101,8 @@ impl Default for PublishConfig {
             batch_size: 512,
             confirm_timeout: Duration::from_secs(30),
             max_backoff: Duration::from_secs(30),
+            ledger: true,
+            ledger_max_bytes: 512 * 1024 * 1024,
         }
     }
 }
@@ -125,7 +133,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"[redacted]\"" })
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"[redacted]\""
+        })
     }
 }
 
@@ -138,14 +150,17 @@ impl Serialize for Secret {
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        resolve_secret(&raw).map(Secret).map_err(serde::de::Error::custom)
+        resolve_secret(&raw)
+            .map(Secret)
+            .map_err(serde::de::Error::custom)
     }
 }
 
 /// Resolves `env:NAME` and `file:/path` references; anything else is the literal secret.
 pub fn resolve_secret(raw: &str) -> Result<String, String> {
     if let Some(var) = raw.strip_prefix("env:") {
-        std::env::var(var).map_err(|_| format!("secret refers to environment variable {var}, which is not set"))
+        std::env::var(var)
+            .map_err(|_| format!("secret refers to environment variable {var}, which is not set"))
     } else if let Some(path) = raw.strip_prefix("file:") {
         std::fs::read_to_string(path)
             .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
@@ -192,7 +207,9 @@ impl HookCredential {
 }
 
 /// Accepts `"u:p,u2:p2"` or `["u:p", "u2:p2"]`.
-fn deserialize_credentials<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<HookCredential>, D::Error> {
+fn deserialize_credentials<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<HookCredential>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
@@ -214,7 +231,10 @@ fn deserialize_credentials<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<HookCr
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read configuration file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("configuration file {path} is not valid TOML: {message}")]
     Toml { path: String, message: String },
     #[error("invalid configuration: {0}")]
@@ -251,24 +271,30 @@ impl Config {
 
     /// Cross-field checks that do not depend on what the process will do with the config.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.listen
-            .parse::<SocketAddr>()
-            .map_err(|_| ConfigError::Invalid(format!("listen = {:?} is not host:port", self.listen)))?;
+        self.listen.parse::<SocketAddr>().map_err(|_| {
+            ConfigError::Invalid(format!("listen = {:?} is not host:port", self.listen))
+        })?;
         let url = self.amqp_url.expose();
         if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
-            return Err(ConfigError::Invalid("amqp_url must start with amqp:// or amqps://".into()));
+            return Err(ConfigError::Invalid(
+                "amqp_url must start with amqp:// or amqps://".into(),
+            ));
         }
         if self.exchange.trim().is_empty() {
             return Err(ConfigError::Invalid("exchange must not be empty".into()));
         }
         if self.max_body_bytes < 1024 {
-            return Err(ConfigError::Invalid("max_body_bytes must be at least 1024".into()));
+            return Err(ConfigError::Invalid(
+                "max_body_bytes must be at least 1024".into(),
+            ));
         }
         if self.outbox_max == 0 {
             return Err(ConfigError::Invalid("outbox_max must be at least 1".into()));
         }
         if self.publish.batch_size == 0 {
-            return Err(ConfigError::Invalid("publish.batch_size must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "publish.batch_size must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -287,7 +313,8 @@ impl Config {
 
     /// The effective configuration as TOML with every secret redacted (`check-config`).
     pub fn to_redacted_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
 }
 
@@ -300,7 +327,11 @@ pub fn env_var_for(key: &str) -> String {
 fn leaf_keys() -> Vec<(String, toml::Value)> {
     fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
         for (k, v) in table {
-            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             match v {
                 toml::Value::Table(t) => walk(&path, t, out),
                 other => out.push((path, other.clone())),
@@ -313,20 +344,32 @@ fn leaf_keys() -> Vec<(String, toml::Value)> {
     out
 }
 
-fn apply_env_overrides(tree: &mut toml::Table, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+fn apply_env_overrides(
+    tree: &mut toml::Table,
+    env: &BTreeMap<String, String>,
+) -> Result<(), ConfigError> {
     for (key, default) in leaf_keys() {
-        let Some(raw) = env.get(&env_var_for(&key)) else { continue };
+        let Some(raw) = env.get(&env_var_for(&key)) else {
+            continue;
+        };
         let value = match default {
             toml::Value::Boolean(_) => match raw.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => toml::Value::Boolean(true),
                 "false" | "0" | "no" | "off" => toml::Value::Boolean(false),
-                _ => return Err(ConfigError::Invalid(format!("{} must be true or false", env_var_for(&key)))),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "{} must be true or false",
+                        env_var_for(&key)
+                    )));
+                }
             },
             toml::Value::Integer(_) => raw
                 .trim()
                 .parse::<i64>()
                 .map(toml::Value::Integer)
-                .map_err(|_| ConfigError::Invalid(format!("{} must be an integer", env_var_for(&key))))?,
+                .map_err(|_| {
+                    ConfigError::Invalid(format!("{} must be an integer", env_var_for(&key)))
+                })?,
             _ => toml::Value::String(raw.clone()),
         };
         let mut parts: Vec<&str> = key.split('.').collect();
@@ -349,7 +392,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -401,9 +447,17 @@ mod tests {
 
     #[test]
     fn bad_values_are_clear_errors() {
-        let e = Config::load(None, &env(&[("ADO_INGEST_ACCEPT_TEST_NOTIFICATIONS", "maybe")])).unwrap_err();
-        assert!(e.to_string().contains("ADO_INGEST_ACCEPT_TEST_NOTIFICATIONS"));
-        let e = Config::load(None, &env(&[("ADO_INGEST_HOOK_CREDENTIALS", "nocolon")])).unwrap_err();
+        let e = Config::load(
+            None,
+            &env(&[("ADO_INGEST_ACCEPT_TEST_NOTIFICATIONS", "maybe")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("ADO_INGEST_ACCEPT_TEST_NOTIFICATIONS")
+        );
+        let e =
+            Config::load(None, &env(&[("ADO_INGEST_HOOK_CREDENTIALS", "nocolon")])).unwrap_err();
         assert!(e.to_string().contains("user:password"), "{e}");
         let c = Config::load(None, &env(&[])).unwrap();
         assert!(c.validate_for_serve().is_err());

@@ -2,8 +2,12 @@
 //! RabbitMQ. Receiving (`http`), normalizing (`normalize`), storing (`store`), publishing (`publish`),
 //! reconciling and simulating each live in their own module.
 
+pub mod app;
 pub mod config;
 pub mod health;
+pub mod http;
 pub mod normalize;
+pub mod publish;
 pub mod sim;
 pub mod store;
+pub mod telemetry;

@@ -1,3 +1,103 @@
-//! The `ado-ingest` command line.
+//! The `ado-ingest` command line: subcommands only; the work happens in the library.
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use ado_ingest::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "ado-ingest",
+    version,
+    about = "Azure DevOps service hooks and REST backfill → RabbitMQ"
+)]
+struct Cli {
+    /// TOML configuration file; every key can also be set by an ADO_INGEST_* environment variable.
+    #[arg(long, global = true, env = "ADO_INGEST_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Receive service hooks, store them durably and publish them to RabbitMQ.
+    Serve,
+    /// Print the effective configuration (secrets redacted) and check it.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve => {
+            let config = Config::from_process_env(cli.config.as_deref())?;
+            ado_ingest::telemetry::init_tracing(config.log_format);
+            serve(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => {
+            let config = Config::from_process_env(cli.config.as_deref())?;
+            print!("{}", config.to_redacted_toml());
+            if let Err(e) = config.validate_for_serve() {
+                eprintln!("warning: `serve` would refuse to start: {e}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    config.validate_for_serve()?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    ado_ingest::app::run(config, listener, shutdown).await
+}
+
+/// Cancels on SIGTERM or SIGINT (Ctrl-C).
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+    shutdown.cancel();
+}

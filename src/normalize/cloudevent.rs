@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::envelope::Containers;
 use super::event::{NormalizeOptions, NormalizedEvent};
 use super::identity::event_id;
+use super::time::format_time;
 
 /// What a per-type normalizer extracts from a resource.
 #[derive(Debug, Clone)]
@@ -49,22 +50,40 @@ pub fn slug(s: &str) -> String {
         .chars()
         .map(|c| {
             let c = c.to_ascii_lowercase();
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' { c } else { '-' }
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
         })
         .collect();
     if out.is_empty() { "_".into() } else { out }
 }
 
-/// Base URL of a collection from any REST URL of one of its objects (`…/_apis/…` prefix).
+/// Base URL of a collection from any REST URL of one of its objects (`…/_apis/…` prefix), without
+/// the project segment project-scoped URLs have (`…/{collection}/{projectId}/_apis/…`).
 fn base_url_from_resource_url(url: &str) -> Option<String> {
     let idx = url.find("/_apis/")?;
-    Some(format!("{}/", &url[..idx]))
+    let mut base = &url[..idx];
+    if let Some((head, last)) = base.rsplit_once('/') {
+        let is_guid = last.len() == 36 && last.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        if is_guid
+            && head.contains("://")
+            && head.split("://").nth(1).is_some_and(|h| !h.is_empty())
+        {
+            base = head;
+        }
+    }
+    Some(format!("{base}/"))
 }
 
 /// Organization slug from a collection base URL: `dev.azure.com/{org}`, `{org}.visualstudio.com`,
 /// or the collection name of a Server URL (`https://host/tfs/{collection}`).
 pub fn org_from_base_url(base_url: &str) -> Option<String> {
-    let rest = base_url.split_once("://").map(|(_, r)| r).unwrap_or(base_url);
+    let rest = base_url
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or(base_url);
     let mut segments = rest.split('/').filter(|s| !s.is_empty());
     let host = segments.next()?.split(':').next()?.to_ascii_lowercase();
     let path: Vec<&str> = segments.collect();
@@ -115,11 +134,20 @@ pub fn dataschema(event_type: &str) -> String {
 }
 
 /// Builds the message: id, routing key and the CloudEvents body.
-pub fn finish(draft: EventDraft, tenant: &Tenant, raw: &Value, opts: &NormalizeOptions) -> NormalizedEvent {
+pub fn finish(
+    draft: EventDraft,
+    tenant: &Tenant,
+    raw: &Value,
+    opts: &NormalizeOptions,
+) -> NormalizedEvent {
     let mut id_parts: Vec<&str> = vec![&tenant.collection_id, draft.event_type];
     id_parts.extend(draft.identity.iter().map(String::as_str));
     let id = event_id(&id_parts);
-    let project_slug = draft.project_name.as_deref().map(slug).unwrap_or_else(|| "_".into());
+    let project_slug = draft
+        .project_name
+        .as_deref()
+        .map(slug)
+        .unwrap_or_else(|| "_".into());
     let routing_key = format!("{}.{}.{}", tenant.org_slug, project_slug, draft.event_type);
     let source = match (&tenant.base_url, &draft.project_id) {
         (Some(base), Some(p)) => format!("{base}{p}"),
@@ -137,7 +165,7 @@ pub fn finish(draft: EventDraft, tenant: &Tenant, raw: &Value, opts: &NormalizeO
         "source": source,
         "type": draft.event_type,
         "subject": draft.subject,
-        "time": draft.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "time": format_time(&draft.time),
         "datacontenttype": "application/json",
         "dataschema": dataschema(draft.event_type),
         "adocollection": tenant.collection_id,
@@ -168,13 +196,31 @@ mod tests {
 
     #[test]
     fn org_slug_from_services_and_server_urls() {
-        assert_eq!(org_from_base_url("https://dev.azure.com/Contoso/").as_deref(), Some("contoso"));
-        assert_eq!(org_from_base_url("https://fabrikam.visualstudio.com/").as_deref(), Some("fabrikam"));
+        assert_eq!(
+            org_from_base_url("https://dev.azure.com/Contoso/").as_deref(),
+            Some("contoso")
+        );
+        assert_eq!(
+            org_from_base_url("https://fabrikam.visualstudio.com/").as_deref(),
+            Some("fabrikam")
+        );
         assert_eq!(
             org_from_base_url("http://tctfs05:8080/tfs/TayCommCFT/").as_deref(),
             Some("taycommcft")
         );
         assert_eq!(slug("Fabrikam Fiber"), "fabrikam-fiber");
+        assert_eq!(
+            base_url_from_resource_url(
+                "https://dev.azure.com/x/DefaultCollection/71777fbc-1cf2-4bd1-9540-128c1c71f766/_apis/build/Builds/2"
+            )
+            .as_deref(),
+            Some("https://dev.azure.com/x/DefaultCollection/")
+        );
+        assert_eq!(
+            base_url_from_resource_url("https://dev.azure.com/x/_apis/git/repositories/r")
+                .as_deref(),
+            Some("https://dev.azure.com/x/")
+        );
         assert_eq!(slug(""), "_");
     }
 }

@@ -79,8 +79,6 @@ struct RawEnvelope {
     #[serde(default)]
     resource_version: Option<Value>,
     #[serde(default)]
-    resource: Option<Value>,
-    #[serde(default)]
     resource_containers: Option<Value>,
     #[serde(default)]
     created_date: Option<Value>,
@@ -90,7 +88,9 @@ fn string_field(name: &str, v: Option<Value>) -> Result<String, EnvelopeError> {
     match v {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
         Some(Value::String(_)) => Err(EnvelopeError::NotAnEnvelope(format!("`{name}` is empty"))),
-        Some(_) => Err(EnvelopeError::NotAnEnvelope(format!("`{name}` is not a string"))),
+        Some(_) => Err(EnvelopeError::NotAnEnvelope(format!(
+            "`{name}` is not a string"
+        ))),
         None => Err(EnvelopeError::NotAnEnvelope(format!("`{name}` is missing"))),
     }
 }
@@ -105,18 +105,25 @@ fn optional_string(v: Option<Value>) -> Option<String> {
 /// Parses a hook body. Requires a JSON object with string `eventType`, `id` and `publisherId` and a
 /// `resource` key (which may be null); everything else is optional and read leniently.
 pub fn parse_envelope(body: &[u8]) -> Result<HookEnvelope, EnvelopeError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-    if !value.is_object() {
-        return Err(EnvelopeError::NotAnEnvelope("the body is not a JSON object".into()));
-    }
+    let mut value: Value =
+        serde_json::from_slice(body).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+    // Taken out before typed parsing: `"resource": null` ("none" resource details) is present,
+    // while serde would read it as absent.
+    let resource = match value.as_object_mut() {
+        Some(obj) => obj.remove("resource"),
+        None => {
+            return Err(EnvelopeError::NotAnEnvelope(
+                "the body is not a JSON object".into(),
+            ));
+        }
+    };
     let raw: RawEnvelope =
         serde_json::from_value(value).map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))?;
     let event_type = string_field("eventType", raw.event_type)?;
     let event_id = string_field("id", raw.id)?;
     let publisher_id = string_field("publisherId", raw.publisher_id)?;
-    let resource = raw
-        .resource
-        .ok_or_else(|| EnvelopeError::NotAnEnvelope("`resource` is missing".into()))?;
+    let resource =
+        resource.ok_or_else(|| EnvelopeError::NotAnEnvelope("`resource` is missing".into()))?;
     // Containers are informational; a malformed one is treated as absent rather than rejected,
     // because rejecting would put the subscription on probation.
     let containers = raw
@@ -135,4 +142,26 @@ pub fn parse_envelope(body: &[u8]) -> Result<HookEnvelope, EnvelopeError> {
         containers,
         created_date: optional_string(raw.created_date),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_resource_is_present_missing_is_not() {
+        let env = parse_envelope(
+            br#"{"id":"e","eventType":"git.push","publisherId":"tfs","resource":null}"#,
+        )
+        .unwrap();
+        assert_eq!(env.resource, Value::Null);
+        assert!(matches!(
+            parse_envelope(br#"{"id":"e","eventType":"git.push","publisherId":"tfs"}"#),
+            Err(EnvelopeError::NotAnEnvelope(_))
+        ));
+        assert!(matches!(
+            parse_envelope(b"[1]"),
+            Err(EnvelopeError::NotAnEnvelope(_))
+        ));
+    }
 }

@@ -9,7 +9,9 @@ use super::time::parse_time_or_now;
 
 pub const TYPE: &str = "ado.passthrough";
 
-/// Identity: collection + the Azure DevOps event id.
+/// Identity: collection + the Azure DevOps event type and event id. The type is included because
+/// the subscription wizard's canned "Test" payloads reuse one event id across event types (the PR
+/// comment test carries the PR-updated test id); a real event id names exactly one event anyway.
 pub fn draft(env: &HookEnvelope) -> EventDraft {
     let mut data = Map::new();
     data.insert("eventType".into(), json!(env.event_type));
@@ -19,7 +21,7 @@ pub fn draft(env: &HookEnvelope) -> EventDraft {
     let project_id = env.containers.project.as_ref().and_then(|p| p.id.clone());
     EventDraft {
         event_type: TYPE,
-        identity: vec![env.event_id.clone()],
+        identity: vec![env.event_type.clone(), env.event_id.clone()],
         subject: format!("events/{}", env.event_id),
         time: parse_time_or_now(env.created_date.as_deref()),
         project_id,

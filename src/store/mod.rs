@@ -10,6 +10,8 @@ use tokio::sync::Notify;
 
 use crate::normalize::NormalizedEvent;
 
+pub mod sqlite;
+
 /// What happened to one event handed to [`Store::insert`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {
@@ -31,6 +33,18 @@ pub struct PendingMessage {
     pub body: Vec<u8>,
     /// Publish attempts so far (for backoff).
     pub attempts: u32,
+}
+
+/// An outbox row marked as being sent ([`Store::mark_sending`]) whose broker answer was never
+/// recorded: after a crash or a lost connection nobody knows whether the broker routed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlightMessage {
+    pub seq: i64,
+    pub id: String,
+    /// The id of the send, as given to [`Store::mark_sending`] (and carried by the message).
+    pub send_id: i64,
+    /// When the send was recorded (this host's clock).
+    pub sent_at: DateTime<Utc>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,11 +75,29 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` outbox rows that are due (their retry time has come), oldest first.
     async fn claim_pending(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError>;
 
-    /// Removes rows the broker acked.
+    /// Removes rows the broker acked (or that the broker is known to have routed).
     async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError>;
 
-    /// Keeps rows for a later attempt, not before `retry_after` from now.
+    /// Records durably, before they are published, that these rows are being sent in the send
+    /// `send_id` (now): until [`Store::mark_published`], [`Store::mark_failed`] or
+    /// [`Store::clear_sending`] they are listed by [`Store::in_flight`].
+    async fn mark_sending(&self, seqs: &[i64], send_id: i64) -> Result<(), StoreError>;
+
+    /// Rows marked as being sent whose outcome was never recorded, oldest send first.
+    async fn in_flight(&self) -> Result<Vec<InFlightMessage>, StoreError>;
+
+    /// Forgets that rows are being sent (the broker did not route them): they are published again
+    /// normally when due.
+    async fn clear_sending(&self, seqs: &[i64]) -> Result<(), StoreError>;
+
+    /// The broker refused rows (nack, return): keeps them for a later attempt, not before
+    /// `retry_after` from now, and no longer in flight.
     async fn mark_failed(&self, seqs: &[i64], retry_after: Duration) -> Result<(), StoreError>;
+
+    /// The broker's answer for rows never came (timeout, lost connection): like
+    /// [`Store::mark_failed`], but they stay in flight, since the broker may have routed them.
+    async fn mark_unconfirmed(&self, seqs: &[i64], retry_after: Duration)
+    -> Result<(), StoreError>;
 
     /// Number of events waiting in the outbox.
     async fn outbox_depth(&self) -> Result<u64, StoreError>;
@@ -80,3 +112,13 @@ pub trait Store: Send + Sync + 'static {
     fn outbox_notify(&self) -> Arc<Notify>;
 }
 
+/// Opens the store named by the `store` setting: an SQLite file path or `sqlite://path`.
+pub async fn open(location: &str, outbox_max: u64) -> Result<Arc<dyn Store>, StoreError> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        let message =
+            "PostgreSQL stores are not supported by this build; set `store` to an SQLite file path";
+        return Err(StoreError::Backend(message.into()));
+    }
+    let path = location.strip_prefix("sqlite://").unwrap_or(location);
+    Ok(Arc::new(sqlite::SqliteStore::open(path, outbox_max).await?))
+}

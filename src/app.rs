@@ -1,0 +1,85 @@
+//! Wires the service together: store, publisher, retention, HTTP server and graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::health::Health;
+use crate::http::{AppState, auth::HookAuthenticator, router};
+use crate::publish::{self, PublisherSettings};
+use crate::store::{self, Store};
+use crate::telemetry;
+
+/// Runs `serve` on an already bound listener until `shutdown` is cancelled: stop accepting, finish
+/// in-flight requests (their events are committed before they answer), then let the publisher drain
+/// the outbox for up to `shutdown_grace`. What is not drained stays in the store for the next start.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    config.validate_for_serve()?;
+    let config = Arc::new(config);
+    let store = store::open(&config.store, config.outbox_max)
+        .await
+        .with_context(|| format!("cannot open the store at {}", config.store))?;
+    let health = Arc::new(Health::new());
+
+    let publisher_stop = CancellationToken::new();
+    let publisher = tokio::spawn(publish::run(
+        PublisherSettings::from(config.as_ref()),
+        store.clone(),
+        health.clone(),
+        publisher_stop.clone(),
+        config.shutdown_grace,
+    ));
+    let retention = tokio::spawn(purge_seen_ids(
+        store.clone(),
+        config.seen_retention,
+        shutdown.clone(),
+    ));
+
+    let state = AppState {
+        config: config.clone(),
+        store,
+        health,
+        metrics: telemetry::metrics_handle(),
+        auth: HookAuthenticator::new(&config.hook_credentials, config.allow_anonymous_hooks),
+    };
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, exchange = %config.exchange, store = %config.store, "ado-ingest serving");
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
+    tracing::info!("HTTP server stopped; draining the outbox");
+    publisher_stop.cancel();
+    if let Err(e) = publisher.await {
+        tracing::error!(error = %e, "publisher task failed");
+    }
+    retention.abort();
+    served.context("HTTP server failed")?;
+    tracing::info!("ado-ingest stopped");
+    Ok(())
+}
+
+/// Forgets seen ids older than the retention, hourly.
+async fn purge_seen_ids(store: Arc<dyn Store>, retention: Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        match store.purge_seen_before(cutoff).await {
+            Ok(n) if n > 0 => tracing::info!(purged = n, "forgot seen ids past retention"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging seen ids failed"),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The HTTP surface: `router(state)` wires the hook receiver, health, readiness and metrics routes.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod hooks;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::config::Config;
+use crate::health::Health;
+use crate::store::Store;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub health: Arc<Health>,
+    pub metrics: PrometheusHandle,
+    pub auth: auth::HookAuthenticator,
+}
+
+/// The application's routes; pure, so tests can drive it with `oneshot`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/hooks", post(hooks::receive))
+        .route("/hooks/{org}", post(hooks::receive_for_org))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_latency,
+        ))
+        // A bug must never become a 500: Azure DevOps would put the subscription on probation and
+        // drop new events. 503 makes it retry instead.
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .with_state(state)
+}
+
+/// Request latency histogram per matched route and status.
+async fn record_latency(State(_): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let elapsed: Duration = started.elapsed();
+    metrics::histogram!(
+        "ado_ingest_http_request_duration_seconds",
+        "route" => route,
+        "status" => response.status().as_u16().to_string()
+    )
+    .record(elapsed.as_secs_f64());
+    response
+}

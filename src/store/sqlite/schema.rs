@@ -1,0 +1,99 @@
+//! Opening an SQLite connection with the pragmas the store relies on, and the versioned schema.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+/// Bumped (with a migration step in [`migrate`]) whenever the tables change.
+pub(super) const SCHEMA_VERSION: i64 = 2;
+
+/// How long a connection waits for a lock held by the other connection before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(super) const SCHEMA_V1: &str = "
+CREATE TABLE IF NOT EXISTS seen (
+    id TEXT PRIMARY KEY,
+    first_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_first_seen ON seen (first_seen);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    routing_key TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at_ms INTEGER NOT NULL
+);
+-- claim_pending walks this index: due rows in the order they became due, without a sort.
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at_ms, seq);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+";
+
+/// Version 2: a row remembers that it is being sent (when, and the send's id, which the publisher
+/// also puts on the message) until the broker's answer is recorded. After a crash or a lost
+/// connection such rows are ambiguous: the publisher asks the broker's ledger whether they were routed.
+const SCHEMA_V2: &str = "
+ALTER TABLE outbox ADD COLUMN sent_at_ms INTEGER;
+ALTER TABLE outbox ADD COLUMN send_id INTEGER;
+-- Partial: only rows in flight (at most about one batch) are in it, so it costs nearly nothing.
+CREATE INDEX IF NOT EXISTS outbox_in_flight ON outbox (sent_at_ms) WHERE sent_at_ms IS NOT NULL;
+";
+
+/// Schema steps in order: step `i` brings a file from version `i` to `i + 1`.
+const STEPS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const _: () = assert!(STEPS.len() as i64 == SCHEMA_VERSION);
+
+/// Opens the writer connection: WAL so readers never block it, `synchronous = FULL` so a commit is
+/// on disk (WAL fsynced) before any caller is told its event is durable.
+pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+/// Opens a connection for queries only (claims, lookups); it can never write by mistake.
+pub(super) fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`]; refuses a file written by a newer version.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| e.to_string())?;
+    if version > SCHEMA_VERSION {
+        return Err(format!(
+            "the store was written by a newer ado-ingest (schema version {version}, this build knows {SCHEMA_VERSION})"
+        ));
+    }
+    // Each step commits with its version, so an interrupted upgrade resumes where it stopped.
+    for (from, step) in (0i64..)
+        .zip(STEPS)
+        .skip(usize::try_from(version.max(0)).unwrap_or(0))
+    {
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        tx.execute_batch(step)
+            .map_err(|e| format!("upgrading the schema from version {from}: {e}"))?;
+        tx.pragma_update(None, "user_version", from + 1)
+            .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Number of rows in the outbox, the starting value of the in-memory depth counter.
+pub(super) fn count_outbox(conn: &Connection) -> rusqlite::Result<u64> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
