@@ -122,15 +122,21 @@ async fn transient_failures_exhaust_eight_retries_then_probation_then_disable() 
     assert_eq!(sub["status"], "disabledBySystem");
     assert_eq!(sub["probationRetries"], 7);
     assert!(sub["lastProbationRetryDate"].is_string());
-    // The probation retries keep the 20 min, 40 min, … spacing: each gap is longer than the last.
-    let gaps: Vec<f64> = got[9..]
-        .windows(2)
-        .map(|w| w[1].at.duration_since(w[0].at).as_secs_f64())
+    // Timers never fire early: every gap is at least the scheduled (scaled) delay — 1, 2, 4, 8, 16,
+    // 32, 60, 60 s between the fast retries, then 20 min … 15 h between the probation retries.
+    let scheduled: Vec<f64> = sim::delivery::TRANSIENT_BACKOFF_SECS
+        .iter()
+        .chain(sim::delivery::PROBATION_BACKOFF_SECS.iter())
+        .map(|s| *s as f64 * 0.000_01)
         .collect();
-    assert!(
-        gaps.windows(2).all(|g| g[1] > g[0] * 1.2),
-        "probation gaps grow: {gaps:?}"
-    );
+    for (i, want) in scheduled.iter().enumerate() {
+        let gap = got[i + 1].at.duration_since(got[i].at).as_secs_f64();
+        assert!(
+            gap >= want - 0.001,
+            "attempt {} came {gap:.4}s after the previous, scheduled {want:.4}s",
+            i + 2
+        );
+    }
     sim.shutdown().await;
 }
 
