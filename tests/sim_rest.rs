@@ -616,3 +616,69 @@ async fn subscriptions_are_managed_through_the_api() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sim_command_serves_an_organization_and_sends_hooks() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sim: ado_ingest::sim::cli::SimArgs,
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rx = sim_common::receiver().await;
+    let listen = format!("127.0.0.1:{port}");
+    let cli = Cli::parse_from([
+        "sim",
+        "--listen",
+        &listen,
+        "--org",
+        "Fabrikam",
+        "--style",
+        "server",
+        "--pat",
+        "p4t",
+        "--rate",
+        "200",
+        "--actions",
+        "30",
+        "--hook-url",
+        &rx.url,
+        "--hook-password",
+        "pw",
+        "--time-scale",
+        "0.001",
+    ]);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(ado_ingest::sim::cli::run_sim_until(cli.sim, stop.clone()));
+    let rest = Rest::new(&format!("http://{listen}/tfs/Fabrikam/"), "p4t");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while rx.received().len() < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sim command sent {} hooks",
+            rx.received().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (cd, _) = rest.get("_apis/connectionData").await;
+    assert_eq!(cd["deploymentType"], "onPremises");
+    let got = rx.received();
+    assert!(
+        got.iter()
+            .all(|r| r.headers["authorization"] == "Basic YWRvOnB3"),
+        "Basic ado:pw"
+    );
+    assert!(got.iter().all(|r| {
+        r.body["resourceContainers"]["server"]["baseUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("/tfs/")
+    }));
+    stop.cancel();
+    task.await.unwrap().unwrap();
+}

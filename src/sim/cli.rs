@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use tokio_util::sync::CancellationToken;
 
 use super::{ActivitySpec, FaultRates, OrgSpec, SimConfig, UrlStyle};
 
@@ -66,8 +67,19 @@ pub enum StyleArg {
     Server,
 }
 
-/// Runs the simulator until Ctrl-C (or until `--actions` are done and deliveries settled).
+/// Runs the simulator until Ctrl-C.
 pub async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        on_signal.cancel();
+    });
+    run_sim_until(args, stop).await
+}
+
+/// Runs the simulator until `stop` is cancelled (what tests and embedding callers use).
+pub async fn run_sim_until(args: SimArgs, stop: CancellationToken) -> anyhow::Result<()> {
     for (name, p) in [
         ("drop", args.drop),
         ("duplicate", args.duplicate),
@@ -144,7 +156,7 @@ pub async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
     let mut report = tokio::time::interval(Duration::from_secs(10));
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = stop.cancelled() => break,
             _ = ticker.tick(), if args.rate > 0.0 && args.actions.is_none_or(|a| done < a) => {
                 sim.generate(&ActivitySpec::new(1))?;
                 done += 1;
