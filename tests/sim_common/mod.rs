@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fidelity;
+pub mod rest_fidelity;
 pub mod shape;
 
 use std::collections::VecDeque;

@@ -8,6 +8,7 @@ mod git;
 mod pr;
 mod tfvc;
 mod wit;
+mod wit_revisions;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

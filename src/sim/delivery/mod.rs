@@ -6,7 +6,9 @@
 //! 20 min, 40 min … 15 h, then the subscription is disabled), and disables it on 410. Delays scale
 //! with the simulator's time scale. Fault injection (drop, duplicate, reorder, delay) sits on top.
 
+mod filters;
 pub mod notification;
+mod request;
 pub(crate) mod sender;
 pub mod subscription;
 

@@ -216,20 +216,7 @@ impl Subscription {
 
     /// Whether the event passes this subscription's event type and publisher-input filters.
     pub fn matches(&self, ev: &RaisedEvent) -> bool {
-        if self.request.event_type != ev.kind.event_type {
-            return false;
-        }
-        self.request.publisher_inputs.iter().all(|(name, wanted)| {
-            let wanted = wanted.trim();
-            if wanted.is_empty() {
-                return true;
-            }
-            let Some(facts) = ev.facts.get(name.as_str()) else {
-                // Inputs the simulator does not model (tfsSubscriptionId, hostId, tag …) do not filter.
-                return !FILTER_INPUTS.contains(&name.as_str());
-            };
-            facts.iter().any(|f| input_matches(name, wanted, f))
-        })
+        super::filters::matches(&self.request, ev)
     }
 
     /// The subscription in the REST shape (confidential inputs masked).
@@ -261,7 +248,7 @@ impl Subscription {
             "eventType": self.request.event_type,
             "subscriber": null,
             "resourceVersion": self.request.resource_version,
-            "eventDescription": describe_filters(&self.request.publisher_inputs),
+            "eventDescription": super::filters::describe(&self.request.publisher_inputs),
             "consumerId": self.request.consumer_id,
             "consumerActionId": self.request.consumer_action_id,
             "actionDescription": format!("To host {host}"),
@@ -284,65 +271,5 @@ impl Subscription {
             v["lastProbationRetryDate"] = json!(ts(d));
         }
         v
-    }
-}
-
-/// Publisher inputs the simulator evaluates (others are ignored rather than matching nothing).
-const FILTER_INPUTS: &[&str] = &[
-    "projectId",
-    "repository",
-    "branch",
-    "pushedBy",
-    "pullrequestCreatedBy",
-    "pullrequestReviewersContains",
-    "notificationType",
-    "mergeResult",
-    "commentPattern",
-    "buildStatus",
-    "definitionName",
-    "pipelineId",
-    "runStateId",
-    "runResultId",
-    "stageNameId",
-    "stageStateId",
-    "stageResultId",
-    "jobNameId",
-    "jobStateId",
-    "jobResultId",
-    "path",
-    "workItemType",
-    "areaPath",
-    "changedFields",
-    "releaseDefinitionId",
-    "releaseEnvironmentId",
-    "releaseEnvironmentStatus",
-];
-
-fn input_matches(name: &str, wanted: &str, fact: &str) -> bool {
-    match name {
-        // Path filters match the path and everything under it.
-        "path" | "areaPath" => fact
-            .to_ascii_lowercase()
-            .starts_with(&wanted.to_ascii_lowercase()),
-        "changedFields" => wanted
-            .split(',')
-            .any(|w| w.trim().eq_ignore_ascii_case(fact)),
-        "commentPattern" => fact
-            .to_ascii_lowercase()
-            .contains(&wanted.to_ascii_lowercase()),
-        _ => fact.eq_ignore_ascii_case(wanted),
-    }
-}
-
-fn describe_filters(inputs: &BTreeMap<String, String>) -> String {
-    let parts: Vec<String> = inputs
-        .iter()
-        .filter(|(k, v)| !v.is_empty() && k.as_str() != "projectId")
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
-    if parts.is_empty() {
-        "Any".into()
-    } else {
-        parts.join(", ")
     }
 }

@@ -8,9 +8,8 @@ use crate::sim::clock::ts;
 use crate::sim::event::Message;
 use crate::sim::model::build::{RunResult, RunState};
 use crate::sim::model::{Build, Deployment, Org};
-use crate::sim::render::build::{
-    BuildFlavor, build, build_v1, build_web_url, job, pipeline, run, stage,
-};
+use crate::sim::render::build::{BuildFlavor, build, build_v1, build_web_url};
+use crate::sim::render::pipelines::{job, pipeline, run, stage};
 
 fn state_word(state: RunState, result: Option<RunResult>) -> String {
     match (state, result) {

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod git;
+pub mod pipelines;
 pub mod pr;
 pub mod wit;
 
