@@ -52,8 +52,12 @@ impl SimClock {
     }
 
     /// A moment shortly after now within the same action (e.g. a build step), always increasing.
+    /// In wall-clock mode the real time is used, so dates never run ahead of the clock.
     pub fn tick(&mut self, millis: u64) -> DateTime<Utc> {
-        self.now += ChronoDuration::milliseconds(millis.max(1) as i64);
+        self.now = match self.mode {
+            ClockMode::Fixed(_) => self.now + ChronoDuration::milliseconds(millis.max(1) as i64),
+            ClockMode::Wall => Utc::now().max(self.now + ChronoDuration::milliseconds(1)),
+        };
         self.now
     }
 }
@@ -112,5 +116,13 @@ mod tests {
         assert_eq!(ts_ticks(c.tick(5)), "2024-05-06T08:00:10.0050000Z");
         assert_eq!(parse_query_time("2024-05-06T08:00:10Z"), Some(a));
         assert!(parse_query_time("2024-05-06").is_some());
+        let mut wall = SimClock::new(ClockMode::Wall);
+        let first = wall.tick(3_600_000);
+        // At most the 1 ms that keeps the clock strictly increasing ahead, not an hour.
+        assert!(
+            first <= Utc::now() + ChronoDuration::milliseconds(5),
+            "wall-clock dates do not run ahead"
+        );
+        assert!(wall.tick(1) > first);
     }
 }

@@ -150,12 +150,8 @@ pub(crate) fn create_subscription(
     let oi = world
         .org_index(org)
         .ok_or_else(|| SimError::UnknownOrg(org.to_string()))?;
-    let n = world.orgs[oi].subscriptions.len()
-        + world
-            .orgs
-            .iter()
-            .map(|o| o.subscriptions.len())
-            .sum::<usize>();
+    world.subscriptions_created += 1;
+    let n = world.subscriptions_created;
     let mut ids = SimRng::derive(
         world.seed,
         &format!("subscription/{oi}/{n}/{}", req.event_type),

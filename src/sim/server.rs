@@ -23,6 +23,12 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
     let host = addr.to_string();
     let mut rng = SimRng::new(config.seed);
     let clock = SimClock::new(config.clock);
+    if config.orgs.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a simulator needs at least one organization",
+        ));
+    }
     let mut names = std::collections::HashSet::new();
     for spec in &config.orgs {
         if !names.insert(spec.name.to_ascii_lowercase())
@@ -49,6 +55,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         rng,
         clock,
         truth: Truth::default(),
+        subscriptions_created: 0,
     };
     let mut limiter = RateLimiter::default();
     limiter.configure(config.rate_limit);

@@ -14,7 +14,7 @@ use super::event::RaisedEvent;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryTally {
-    /// Subscriptions the event matched.
+    /// Subscriptions whose filters the event matched (whatever their status).
     pub matched: u32,
     /// Notifications answered 2xx (at least once).
     pub delivered: u32,
@@ -24,7 +24,7 @@ pub struct DeliveryTally {
     pub dropped_by_fault: u32,
     /// Dropped because the subscription was on probation (no notification record).
     pub dropped_on_probation: u32,
-    /// Not raised to a disabled subscription.
+    /// Not raised to a matching but disabled subscription.
     pub skipped_disabled: u32,
 }
 

@@ -132,6 +132,7 @@ pub(crate) fn fan_out(
     let org = &mut world.orgs[ev.org];
     let tally = &mut world.truth.entries[ev.truth_index].delivery;
     for sub in org.subscriptions.iter_mut().filter(|s| s.matches(ev)) {
+        tally.matched += 1;
         match sub.status {
             SubscriptionStatus::Enabled => {}
             SubscriptionStatus::OnProbation => {
@@ -145,7 +146,6 @@ pub(crate) fn fan_out(
                 continue;
             }
         }
-        tally.matched += 1;
         if sub.rng.chance(faults.drop) {
             tally.dropped_by_fault += 1;
             Counters::bump(&counters.dropped_by_fault);

@@ -119,6 +119,8 @@ pub struct World {
     pub rng: SimRng,
     pub clock: SimClock,
     pub truth: Truth,
+    /// Subscriptions created so far (derives their ids, independent of deletions).
+    pub subscriptions_created: u64,
 }
 
 impl World {
