@@ -174,14 +174,18 @@ pub(super) async fn attempt(shared: &Shared, org: usize, sub_id: &str, job: &Job
     }
     Counters::bump(&shared.counters.attempts);
     let started = Instant::now();
-    let result = shared
+    let send = shared
         .http
         .post(&job.url)
         .headers(headers)
         .body(job.body.clone())
         .timeout(timeout)
-        .send()
-        .await;
+        .send();
+    // On shutdown an attempt in flight counts as transient; the retry wait then ends the task.
+    let result = tokio::select! {
+        r = send => r,
+        _ = shared.shutdown.cancelled() => return Outcome::Transient,
+    };
     let (outcome, response, error) = match result {
         Ok(resp) => {
             let status = resp.status().as_u16();

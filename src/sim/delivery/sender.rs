@@ -79,13 +79,18 @@ async fn deliver(shared: &Shared, org: usize, sub_id: &str, wake: &Notify, job: 
 async fn succeeded(shared: &Shared, org: usize, sub_id: &str, job: &Job) -> bool {
     if job.duplicate {
         // A second POST of the same notification, as after a lost acknowledgement.
-        let _ = shared
+        let timeout = shared.controls().request_timeout;
+        let send = shared
             .http
             .post(&job.url)
             .headers(job.headers.clone())
             .body(job.body.clone())
-            .send()
-            .await;
+            .timeout(timeout)
+            .send();
+        tokio::select! {
+            _ = send => {}
+            _ = shared.shutdown.cancelled() => return false,
+        }
         Counters::bump(&shared.counters.duplicates_sent);
     }
     let mut world = shared.world();
