@@ -10,5 +10,6 @@ pub mod http;
 pub mod normalize;
 pub mod publish;
 pub mod reconcile;
+pub mod sim;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,149 @@
+//! Git state: repositories with branches and pushes, and pull requests through their life.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+/// One commit as Azure DevOps reports it in pushes (author and committer are the same person here).
+#[derive(Debug, Clone)]
+pub struct Commit {
+    pub id: String,
+    pub author: usize,
+    pub date: DateTime<Utc>,
+    pub comment: String,
+}
+
+/// One ref change of a push; zero ids mark creation (old) and deletion (new).
+#[derive(Debug, Clone)]
+pub struct RefUpdate {
+    pub name: String,
+    pub old_object_id: String,
+    pub new_object_id: String,
+}
+
+/// A push: pushId is a per-repository sequence.
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub push_id: u64,
+    pub date: DateTime<Utc>,
+    pub pusher: usize,
+    pub ref_updates: Vec<RefUpdate>,
+    /// Empty for pushes that only delete refs (Azure DevOps then omits `commits` from the hook).
+    pub commits: Vec<Commit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Repo {
+    pub id: String,
+    pub name: String,
+    pub project: usize,
+    pub default_branch: String,
+    /// Full ref name → head commit.
+    pub branches: BTreeMap<String, String>,
+    pub pushes: Vec<Push>,
+    pub size: u64,
+}
+
+impl Repo {
+    pub fn push(&self, push_id: u64) -> Option<&Push> {
+        self.pushes.iter().find(|p| p.push_id == push_id)
+    }
+
+    /// Every commit of every push, newest push first.
+    pub fn commit(&self, commit_id: &str) -> Option<&Commit> {
+        self.pushes
+            .iter()
+            .rev()
+            .flat_map(|p| p.commits.iter())
+            .find(|c| c.id.eq_ignore_ascii_case(commit_id))
+    }
+}
+
+/// `active | abandoned | completed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrStatus {
+    Active,
+    Abandoned,
+    Completed,
+}
+
+impl PrStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrStatus::Active => "active",
+            PrStatus::Abandoned => "abandoned",
+            PrStatus::Completed => "completed",
+        }
+    }
+}
+
+/// `queued | conflicts | succeeded | rejectedByPolicy | failure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeStatus {
+    Queued,
+    Conflicts,
+    Succeeded,
+}
+
+impl MergeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeStatus::Queued => "queued",
+            MergeStatus::Conflicts => "conflicts",
+            MergeStatus::Succeeded => "succeeded",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    pub person: usize,
+    /// 10 approved, 5 approved with suggestions, 0 no vote, -5 waiting for author, -10 rejected.
+    pub vote: i64,
+    pub is_required: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PrComment {
+    pub id: u64,
+    pub parent_id: u64,
+    pub author: usize,
+    pub content: String,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PrThread {
+    pub id: u64,
+    pub comments: Vec<PrComment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PullRequest {
+    pub id: u64,
+    pub repo: usize,
+    pub title: String,
+    pub description: String,
+    pub source_ref: String,
+    pub target_ref: String,
+    pub created_by: usize,
+    pub creation_date: DateTime<Utc>,
+    pub status: PrStatus,
+    pub merge_status: MergeStatus,
+    pub merge_id: String,
+    pub is_draft: bool,
+    pub reviewers: Vec<Reviewer>,
+    pub last_merge_source: String,
+    pub last_merge_target: String,
+    /// The merge result commit of the last successful merge attempt.
+    pub last_merge_commit: Option<Commit>,
+    pub closed_date: Option<DateTime<Utc>>,
+    pub closed_by: Option<usize>,
+    pub completion_queue_time: Option<DateTime<Utc>>,
+    pub delete_source_branch: bool,
+    pub squash: bool,
+    /// Source commits pushed to the PR, oldest first.
+    pub commits: Vec<String>,
+    pub threads: Vec<PrThread>,
+}
