@@ -108,6 +108,17 @@ pub trait Store: Send + Sync + 'static {
     /// Proves the store is writable (for `/readyz`).
     async fn check_writable(&self) -> Result<(), StoreError>;
 
+    /// Durably sets a small piece of state (a reconciler watermark, a backfill job) under
+    /// `namespace`/`key`. Written by the same writer as events, after any events a caller inserted
+    /// before it, so a watermark never runs ahead of the events it covers.
+    async fn put_state(&self, namespace: &str, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Reads one piece of state.
+    async fn get_state(&self, namespace: &str, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Every key and value in a namespace, ordered by key.
+    async fn list_state(&self, namespace: &str) -> Result<Vec<(String, String)>, StoreError>;
+
     /// Notified after every commit that added outbox rows, so the publisher need not poll.
     fn outbox_notify(&self) -> Arc<Notify>;
 }

@@ -283,6 +283,38 @@ impl Store for SqliteStore {
         self.write(Op::Heartbeat).await.map(drop)
     }
 
+    async fn put_state(&self, namespace: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        self.write(Op::PutState {
+            namespace: namespace.to_string(),
+            key: key.to_string(),
+            value: value.to_string(),
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn get_state(&self, namespace: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.read(move |conn| {
+            use rusqlite::OptionalExtension;
+            conn.prepare_cached("SELECT value FROM state WHERE namespace = ?1 AND key = ?2")?
+                .query_row([namespace, key], |row| row.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn list_state(&self, namespace: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let namespace = namespace.to_string();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT key, value FROM state WHERE namespace = ?1 ORDER BY key")?;
+            let rows = stmt.query_map([namespace], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect()
+        })
+        .await
+    }
+
     fn outbox_notify(&self) -> Arc<Notify> {
         self.shared.notify.clone()
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 /// Bumped (with a migration step in [`migrate`]) whenever the tables change.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// How long a connection waits for a lock held by the other connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,8 +45,20 @@ ALTER TABLE outbox ADD COLUMN send_id INTEGER;
 CREATE INDEX IF NOT EXISTS outbox_in_flight ON outbox (sent_at_ms) WHERE sent_at_ms IS NOT NULL;
 ";
 
+/// Version 3: small durable state next to the events — reconciler watermarks and backfill jobs —
+/// so a watermark is only ever written by the same writer after the events it covers are committed.
+const SCHEMA_V3: &str = "
+CREATE TABLE IF NOT EXISTS state (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+";
+
 /// Schema steps in order: step `i` brings a file from version `i` to `i + 1`.
-const STEPS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const STEPS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 const _: () = assert!(STEPS.len() as i64 == SCHEMA_VERSION);
 
 /// Opens the writer connection: WAL so readers never block it, `synchronous = FULL` so a commit is

@@ -279,3 +279,49 @@ async fn store_written_by_a_newer_version_is_refused() {
         Ok(_) => panic!("a newer schema must be refused"),
     }
 }
+
+#[tokio::test]
+async fn state_is_durable_overwritable_and_namespaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&db_path(&dir), 100).await.unwrap();
+    assert_eq!(
+        store
+            .get_state("watermarks", "contoso/workitems")
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .put_state("watermarks", "contoso/workitems", "813;350;1")
+        .await
+        .unwrap();
+    store
+        .put_state("watermarks", "contoso/tfvc", "41")
+        .await
+        .unwrap();
+    store
+        .put_state("watermarks", "contoso/tfvc", "42")
+        .await
+        .unwrap();
+    store
+        .put_state("jobs", "contoso/tfvc", "other namespace")
+        .await
+        .unwrap();
+    drop(store);
+    let store = SqliteStore::open(&db_path(&dir), 100).await.unwrap();
+    assert_eq!(
+        store
+            .get_state("watermarks", "contoso/workitems")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("813;350;1")
+    );
+    assert_eq!(
+        store.list_state("watermarks").await.unwrap(),
+        vec![
+            ("contoso/tfvc".to_string(), "42".to_string()),
+            ("contoso/workitems".to_string(), "813;350;1".to_string())
+        ]
+    );
+}

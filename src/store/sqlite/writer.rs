@@ -46,6 +46,11 @@ pub(super) enum Op {
         cutoff_ms: i64,
     },
     Heartbeat,
+    PutState {
+        namespace: String,
+        key: String,
+        value: String,
+    },
 }
 
 impl Op {
@@ -56,7 +61,7 @@ impl Op {
             | Op::MarkSending { seqs, .. }
             | Op::ClearSending(seqs)
             | Op::MarkFailed { seqs, .. } => seqs.len().max(1),
-            Op::PurgeSeenBefore { .. } | Op::Heartbeat => 1,
+            Op::PurgeSeenBefore { .. } | Op::Heartbeat | Op::PutState { .. } => 1,
         }
     }
 }
@@ -230,6 +235,19 @@ fn apply(
                 )
                 .map_err(backend)?;
             Ok(Answer::Count(purged as u64))
+        }
+        Op::PutState {
+            namespace,
+            key,
+            value,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO state (namespace, key, value, updated_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+            )
+            .and_then(|mut stmt| stmt.execute(params![namespace, key, value, now]))
+            .map_err(backend)?;
+            Ok(Answer::Done)
         }
         Op::Heartbeat => {
             conn.execute(
