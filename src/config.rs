@@ -9,6 +9,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod organizations;
+
+pub use organizations::{
+    DEFAULT_AUTHORITY, DEFAULT_ENTRA_SCOPE, EntraConfig, OrganizationConfig, ReconcileConfig,
+    Stream,
+};
+
 /// Prefix of every environment variable that sets a configuration key.
 pub const ENV_PREFIX: &str = "ADO_INGEST_";
 
@@ -46,6 +53,11 @@ pub struct Config {
     /// Bearer token for `/admin/*`; empty disables the admin API.
     pub admin_token: Secret,
     pub publish: PublishConfig,
+    /// Azure DevOps organizations read over REST by the reconciler (`[[organizations]]` tables).
+    /// Skipped when empty so the env-override key walk never sees an array of tables.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub organizations: Vec<OrganizationConfig>,
+    pub reconcile: ReconcileConfig,
 }
 
 /// Publisher settings.
@@ -89,6 +101,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             admin_token: Secret::default(),
             publish: PublishConfig::default(),
+            organizations: Vec::new(),
+            reconcile: ReconcileConfig::default(),
         }
     }
 }
@@ -291,11 +305,19 @@ impl Config {
         if self.outbox_max == 0 {
             return Err(ConfigError::Invalid("outbox_max must be at least 1".into()));
         }
+        if self.publish.ledger && self.publish.ledger_max_bytes < crate::publish::LEDGER_MIN_BYTES {
+            return Err(ConfigError::Invalid(format!(
+                "publish.ledger_max_bytes must be at least {} (4 MiB)",
+                crate::publish::LEDGER_MIN_BYTES
+            )));
+        }
         if self.publish.batch_size == 0 {
             return Err(ConfigError::Invalid(
                 "publish.batch_size must be at least 1".into(),
             ));
         }
+        organizations::validate_organizations(&self.organizations)?;
+        organizations::validate_reconcile(&self.reconcile)?;
         Ok(())
     }
 
@@ -334,6 +356,8 @@ fn leaf_keys() -> Vec<(String, toml::Value)> {
             };
             match v {
                 toml::Value::Table(t) => walk(&path, t, out),
+                // Arrays of tables (e.g. `[[organizations]]`) have no single env value.
+                toml::Value::Array(items) if items.iter().any(toml::Value::is_table) => {}
                 other => out.push((path, other.clone())),
             }
         }

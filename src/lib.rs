@@ -2,12 +2,14 @@
 //! RabbitMQ. Receiving (`http`), normalizing (`normalize`), storing (`store`), publishing (`publish`),
 //! reconciling and simulating each live in their own module.
 
+pub mod ado;
 pub mod app;
 pub mod config;
 pub mod health;
 pub mod http;
 pub mod normalize;
 pub mod publish;
+pub mod reconcile;
 pub mod sim;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,265 @@
+//! Configuration of the Azure DevOps organizations the reconciler reads over REST (each with its own
+//! credentials, project filter and streams) and of the reconcile loop itself.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, Secret};
+use crate::normalize::cloudevent::org_from_base_url;
+
+/// Entra ID authority used when an organization does not name one.
+pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+/// The Azure DevOps resource (app id 499b84ac-…) with the `.default` scope, for client credentials.
+pub const DEFAULT_ENTRA_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
+
+/// One organization (Services) or project collection (Server) read over REST.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationConfig {
+    /// Base URL: `https://dev.azure.com/{org}`, `https://{org}.visualstudio.com` or
+    /// `https://{server}/tfs/{collection}`.
+    pub url: String,
+    /// Short name used in logs, metrics and watermarks; defaults to the org slug of the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Personal access token (`env:NAME` / `file:/path` allowed). Exactly one of `pat` / `entra`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pat: Option<Secret>,
+    /// Microsoft Entra ID service principal (client credentials; Services only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra: Option<EntraConfig>,
+    /// Project names or ids to read; empty means every project the identity can read.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// Streams to reconcile; defaults to all of them.
+    #[serde(default = "Stream::all")]
+    pub streams: Vec<Stream>,
+    /// REST requests in flight at once against this organization.
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
+}
+
+/// Client-credentials settings of an Entra ID service principal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntraConfig {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Token authority; the token endpoint is `{authority}/{tenant_id}/oauth2/v2.0/token`.
+    #[serde(default = "default_authority")]
+    pub authority: String,
+    #[serde(default = "default_scope")]
+    pub scope: String,
+}
+
+/// A family of changes the reconciler backfills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Git,
+    PullRequests,
+    Builds,
+    WorkItems,
+    Tfvc,
+}
+
+impl Stream {
+    pub const ALL: [Stream; 5] = [
+        Stream::Git,
+        Stream::PullRequests,
+        Stream::Builds,
+        Stream::WorkItems,
+        Stream::Tfvc,
+    ];
+
+    /// Every stream (the default of `streams`).
+    pub fn all() -> Vec<Stream> {
+        Self::ALL.to_vec()
+    }
+
+    /// The name used in the configuration, logs and watermarks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Git => "git",
+            Stream::PullRequests => "pullrequests",
+            Stream::Builds => "builds",
+            Stream::WorkItems => "workitems",
+            Stream::Tfvc => "tfvc",
+        }
+    }
+}
+
+impl fmt::Display for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The reconcile loop's schedule and paging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconcileConfig {
+    /// Time between two reconcile passes over an organization.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// How far before the stored watermark each pass starts again (late-indexed changes).
+    #[serde(with = "humantime_serde")]
+    pub overlap: Duration,
+    /// `$top` of paged REST lists.
+    pub page_size: u32,
+}
+
+impl Default for ReconcileConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5 * 60),
+            overlap: Duration::from_secs(10 * 60),
+            page_size: 200,
+        }
+    }
+}
+
+fn default_max_concurrency() -> usize {
+    4
+}
+fn default_authority() -> String {
+    DEFAULT_AUTHORITY.into()
+}
+fn default_scope() -> String {
+    DEFAULT_ENTRA_SCOPE.into()
+}
+
+impl OrganizationConfig {
+    /// A PAT-authenticated organization with every default (handy for tests and tools).
+    pub fn with_pat(url: impl Into<String>, pat: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            name: None,
+            pat: Some(Secret::new(pat)),
+            entra: None,
+            projects: Vec::new(),
+            streams: Stream::all(),
+            max_concurrency: default_max_concurrency(),
+        }
+    }
+
+    /// The configured name, else the org slug of the URL (`https://dev.azure.com/Contoso` → `contoso`).
+    pub fn name(&self) -> String {
+        self.name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| org_from_base_url(&self.url))
+            .unwrap_or_else(|| self.url.clone())
+    }
+
+    /// The URL parsed, with a trailing `/` so relative routes keep the collection path.
+    pub fn base_url(&self) -> Result<url::Url, ConfigError> {
+        let mut text = self.url.trim().to_string();
+        if !text.ends_with('/') {
+            text.push('/');
+        }
+        let url = url::Url::parse(&text).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "organizations: url = {:?} is not a URL: {e}",
+                self.url
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "organizations: url = {:?} must be an http:// or https:// URL with a host",
+                self.url
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "organizations: url for {} must not carry credentials; use pat or entra",
+                url.host_str().unwrap_or_default()
+            )));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "organizations: url = {:?} must not have a query or fragment",
+                self.url
+            )));
+        }
+        Ok(url)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.base_url()?;
+        let name = self.name();
+        let invalid = |what: &str| {
+            ConfigError::Invalid(format!("organizations: {name} ({}): {what}", self.url))
+        };
+        match (&self.pat, &self.entra) {
+            (Some(_), Some(_)) => return Err(invalid("set either pat or entra, not both")),
+            (None, None) => {
+                return Err(invalid(
+                    "no credentials: set pat = \"env:VAR\" (a personal access token) or an entra \
+                     service principal",
+                ));
+            }
+            (Some(pat), None) if pat.is_empty() => return Err(invalid("pat is empty")),
+            (None, Some(entra)) => {
+                if entra.tenant_id.trim().is_empty() || entra.client_id.trim().is_empty() {
+                    return Err(invalid("entra needs tenant_id and client_id"));
+                }
+                if entra.client_secret.is_empty() {
+                    return Err(invalid("entra.client_secret is empty"));
+                }
+                let authority = url::Url::parse(&entra.authority)
+                    .map_err(|e| invalid(&format!("entra.authority is not a URL: {e}")))?;
+                if !matches!(authority.scheme(), "http" | "https") {
+                    return Err(invalid("entra.authority must be an http(s) URL"));
+                }
+            }
+            _ => {}
+        }
+        if self.max_concurrency == 0 {
+            return Err(invalid("max_concurrency must be at least 1"));
+        }
+        if self.streams.is_empty() {
+            return Err(invalid(
+                "streams is empty; leave it out to reconcile every stream",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks every organization and that their names (used as metric labels and watermark keys) differ.
+pub(super) fn validate_organizations(orgs: &[OrganizationConfig]) -> Result<(), ConfigError> {
+    let mut names = BTreeSet::new();
+    for org in orgs {
+        org.validate()?;
+        if !names.insert(org.name()) {
+            return Err(ConfigError::Invalid(format!(
+                "organizations: two organizations are named {:?}; give one of them a distinct name",
+                org.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the reconcile section.
+pub(super) fn validate_reconcile(r: &ReconcileConfig) -> Result<(), ConfigError> {
+    if r.interval.is_zero() {
+        return Err(ConfigError::Invalid(
+            "reconcile.interval must be longer than 0s".into(),
+        ));
+    }
+    if r.page_size == 0 {
+        return Err(ConfigError::Invalid(
+            "reconcile.page_size must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
