@@ -5,6 +5,7 @@
 pub mod ado;
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod health;
 pub mod http;
 pub mod normalize;

@@ -29,6 +29,12 @@ enum Command {
     Serve,
     /// Print the effective configuration (secrets redacted) and check it.
     CheckConfig,
+    /// Show the whole pipeline on this machine: a simulated Azure DevOps organization sends hooks
+    /// (with duplicates, reordering and delays) to a real server; exits 0 only when every change
+    /// reached RabbitMQ exactly once.
+    Demo(ado_ingest::demo::DemoArgs),
+    /// Run a simulated Azure DevOps organization (REST API + service hooks) on a port.
+    Sim(ado_ingest::sim::cli::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +61,24 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::from_process_env(cli.config.as_deref())?;
             ado_ingest::telemetry::init_tracing(config.log_format);
             serve(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            ado_ingest::telemetry::init_tracing_with_default(
+                ado_ingest::config::LogFormat::Text,
+                "warn",
+            );
+            let report = ado_ingest::demo::run(args).await?;
+            println!("\n{}", report.table());
+            Ok(if report.exact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Sim(args) => {
+            ado_ingest::telemetry::init_tracing(ado_ingest::config::LogFormat::Text);
+            ado_ingest::sim::cli::run_sim(args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {
