@@ -23,7 +23,10 @@ async fn demo_is_exact_against_the_ground_truth() {
     let duplicates: u64 = report.rows.values().map(|r| r.duplicates_suppressed).sum();
     assert!(changes >= 80, "{table}");
     assert_eq!(published, changes, "{table}");
-    assert!(report.rows.len() >= 8, "the activity covers many event types: {table}");
+    assert!(
+        report.rows.len() >= 8,
+        "the activity covers many event types: {table}"
+    );
     // A 20 % duplicate rate over this many deliveries sends some twice; each was answered duplicate.
     assert!(report.deliveries.duplicates_sent > 0, "{table}");
     assert_eq!(duplicates, report.deliveries.duplicates_sent, "{table}");

@@ -146,6 +146,52 @@ async fn wait_ready(base: &str, amqp_url: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Creates one Web Hooks subscription per event type through the simulator's hooks REST API, as a
+/// user (or `subscriptions sync`) would against Azure DevOps.
+async fn subscribe_through_rest(
+    org_url: &str,
+    pat: &str,
+    hook_url: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for kind in sim::EVENT_KINDS {
+        let body = serde_json::json!({
+            "publisherId": kind.publisher_id,
+            "eventType": kind.event_type,
+            "resourceVersion": kind.resource_versions[0],
+            "consumerId": "webHooks",
+            "consumerActionId": "httpRequest",
+            "publisherInputs": {},
+            "consumerInputs": {
+                "url": hook_url,
+                "basicAuthUsername": "demo",
+                "basicAuthPassword": password,
+                "resourceDetailsToSend": "all",
+                "messagesToSend": "none",
+                "detailedMessagesToSend": "none"
+            }
+        });
+        let resp = client
+            .post(format!(
+                "{org_url}_apis/hooks/subscriptions?api-version=7.1"
+            ))
+            .basic_auth("", Some(pat))
+            .json(&body)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            bail!(
+                "creating the {} subscription failed: {status} {}",
+                kind.event_type,
+                resp.text().await.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn drive(
     args: &DemoArgs,
     base: &str,
@@ -180,11 +226,13 @@ async fn drive(
         .into_iter()
         .next()
         .context("the simulator has no organization")?;
-    sim.subscribe_all(
-        &org.name,
+    subscribe_through_rest(
+        &org.base_url,
+        &sim.pat(),
         &format!("{base}/hooks"),
-        Some(("demo", password)),
-    )?;
+        password,
+    )
+    .await?;
     if !args.quiet {
         eprintln!(
             "ado-ingest demo: simulated organization {} at {} → {base}/hooks → exchange {exchange}",
