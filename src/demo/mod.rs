@@ -120,7 +120,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoReport> {
         _ => {}
     }
     if !args.keep_exchange {
-        tap::delete_exchange(&args.amqp_url, &exchange).await;
+        crate::publish::delete_topology(&args.amqp_url, &exchange).await;
     }
     outcome
 }

@@ -104,28 +104,3 @@ impl Tap {
         self.seen.lock().expect("tap lock").clone()
     }
 }
-
-/// Removes the demo's exchanges and queues (ignoring what is already gone).
-pub async fn delete_exchange(amqp_url: &str, exchange: &str) {
-    let Ok(conn) = Connection::connect(amqp_url, ConnectionProperties::default()).await else {
-        return;
-    };
-    let Ok(ch) = conn.create_channel().await else {
-        return;
-    };
-    for q in [
-        format!("{exchange}.unrouted"),
-        format!("{exchange}.ledger"),
-        format!("{exchange}.all"),
-    ] {
-        let _ = ch.queue_delete(q.into(), Default::default()).await;
-    }
-    for x in [
-        format!("{exchange}.in"),
-        exchange.to_string(),
-        format!("{exchange}.unrouted"),
-    ] {
-        let _ = ch.exchange_delete(x.into(), Default::default()).await;
-    }
-    let _ = conn.close(200, "demo done".into()).await;
-}
