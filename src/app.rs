@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::health::Health;
 use crate::http::{AppState, auth::HookAuthenticator, router};
 use crate::publish::{self, PublisherSettings};
+use crate::reconcile::{Reconciler, Reconcilers};
 use crate::store::{self, Store};
 use crate::telemetry;
 
@@ -43,6 +44,13 @@ pub async fn run(
         shutdown.clone(),
     ));
 
+    let reconcile_stop = CancellationToken::new();
+    let reconcilers = start_reconcilers(&config, &store)?;
+    let reconciler_tasks: Vec<_> = reconcilers
+        .iter()
+        .map(|r| tokio::spawn(r.clone().run(reconcile_stop.clone())))
+        .collect();
+
     let state = AppState {
         config: config.clone(),
         store,
@@ -55,7 +63,14 @@ pub async fn run(
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
-    tracing::info!("HTTP server stopped; draining the outbox");
+    tracing::info!("HTTP server stopped; stopping the reconcilers and draining the outbox");
+    // Reconcilers stop at the next page boundary; what they inserted is durable already.
+    reconcile_stop.cancel();
+    for task in reconciler_tasks {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "reconciler task failed");
+        }
+    }
     publisher_stop.cancel();
     if let Err(e) = publisher.await {
         tracing::error!(error = %e, "publisher task failed");
@@ -64,6 +79,28 @@ pub async fn run(
     served.context("HTTP server failed")?;
     tracing::info!("ado-ingest stopped");
     Ok(())
+}
+
+/// One reconciler per configured organization (their REST clients are built here, so a bad URL or
+/// credential setting fails start-up instead of every pass).
+fn start_reconcilers(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<Reconcilers> {
+    let list = config
+        .organizations
+        .iter()
+        .map(|org| {
+            Reconciler::new(
+                org.clone(),
+                store.clone(),
+                config.reconcile.clone(),
+                config.publish.include_raw,
+            )
+            .with_context(|| format!("cannot set up the reconciler of {}", org.name()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !list.is_empty() {
+        tracing::info!(organizations = list.len(), interval = ?config.reconcile.interval, "reconcilers starting");
+    }
+    Ok(Reconcilers::new(list))
 }
 
 /// Forgets seen ids older than the retention, hourly.
