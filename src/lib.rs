@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod health;
 pub mod http;
+pub mod jobs;
 pub mod normalize;
 pub mod publish;
 pub mod reconcile;

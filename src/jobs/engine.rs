@@ -6,12 +6,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{OrganizationConfig, Stream};
-use crate::reconcile::{BackfillSpec, JobProgress, StreamProgress};
+use crate::config::OrganizationConfig;
+use crate::reconcile::{BackfillSpec, JobProgress, ReconcileError, Reconciler, Reconcilers};
 
-/// Called by an engine after each page whose events are durable in the store, with that stream's
-/// progress so far (counters and the cursor to resume from). Cheap and non-blocking.
-pub type ProgressSink = Arc<dyn Fn(Stream, &StreamProgress) + Send + Sync>;
+/// Called by an engine after each page whose events are durable in the store, with the whole job's
+/// progress so far (per stream: counters and the cursor to resume from). Cheap and non-blocking.
+pub type ProgressSink = Arc<dyn Fn(&JobProgress) + Send + Sync>;
 
 /// Why a backfill did not complete.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,7 +29,8 @@ pub enum EngineError {
 pub trait BackfillEngine: Send + Sync {
     /// Walks `spec` from `resume` (each stream continues from its `cursor`, counters continue from
     /// their values; a stream marked `done` is skipped), reporting through `progress` after every
-    /// durable page, until every stream is done or `cancel` fires. Returns the final progress.
+    /// durable page, until every stream is done or `cancel` fires. Returns the final progress; on
+    /// cancellation either `Ok` with unfinished streams not `done`, or [`EngineError::Cancelled`].
     async fn backfill(
         &self,
         spec: &BackfillSpec,
@@ -51,5 +52,35 @@ where
 {
     fn engine(&self, org: &OrganizationConfig) -> Result<Arc<dyn BackfillEngine>, EngineError> {
         self(org)
+    }
+}
+
+/// The reconciler is the production engine.
+#[async_trait]
+impl BackfillEngine for Reconciler {
+    async fn backfill(
+        &self,
+        spec: &BackfillSpec,
+        progress: ProgressSink,
+        resume: JobProgress,
+        cancel: CancellationToken,
+    ) -> Result<JobProgress, EngineError> {
+        Reconciler::backfill(self, spec, move |p: &JobProgress| progress(p), resume, cancel)
+            .await
+            .map_err(|e| match e {
+                ReconcileError::Cancelled => EngineError::Cancelled,
+                other => EngineError::Failed(other.to_string()),
+            })
+    }
+}
+
+/// `serve` and the in-process `backfill` command hand out each organization's reconciler.
+impl EngineProvider for Reconcilers {
+    fn engine(&self, org: &OrganizationConfig) -> Result<Arc<dyn BackfillEngine>, EngineError> {
+        self.find(&org.name())
+            .map(|r| Arc::new(r.clone()) as Arc<dyn BackfillEngine>)
+            .ok_or_else(|| {
+                EngineError::Failed(format!("no reconciler runs for organization {}", org.name()))
+            })
     }
 }

@@ -10,6 +10,6 @@ pub mod runner;
 mod tests;
 
 pub use engine::{BackfillEngine, EngineError, EngineProvider, ProgressSink};
-pub use record::{JobRecord, JobState, NAMESPACE};
+pub use record::{JobRecord, JobState, JobView, NAMESPACE};
 pub use request::{BackfillRequest, RequestError};
 pub use runner::{JobRunner, JobsError, RunnerSettings};

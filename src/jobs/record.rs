@@ -165,3 +165,18 @@ pub fn new_job_id(now: DateTime<Utc>) -> String {
 pub fn is_job_id(id: &str) -> bool {
     id.len() == 20 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+/// A job as the admin API shows it: the record plus the sums over its streams.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    #[serde(flatten)]
+    pub job: JobRecord,
+    pub totals: StreamProgress,
+}
+
+impl From<JobRecord> for JobView {
+    fn from(job: JobRecord) -> Self {
+        let totals = job.totals();
+        Self { job, totals }
+    }
+}

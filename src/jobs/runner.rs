@@ -151,12 +151,7 @@ impl JobRunner {
     /// `cancelled` once stopped). A finished job is left as it is. Returns the job as it now is.
     pub async fn cancel(&self, id: &str) -> Result<Option<JobRecord>, JobsError> {
         let _write = self.inner.write.lock().await;
-        let record = {
-            let mut active = self.inner.lock();
-            let Some(a) = active.get_mut(id) else {
-                drop(active);
-                return Ok(JobRecord::load(self.inner.store.as_ref(), id).await?);
-            };
+        let record = self.inner.lock().get_mut(id).map(|a| {
             a.record.cancel_requested = true;
             if a.record.state == JobState::Queued {
                 a.record.state = JobState::Cancelled;
@@ -164,6 +159,10 @@ impl JobRunner {
             }
             a.cancel.cancel();
             a.record.clone()
+        });
+        let Some(record) = record else {
+            // Finished (or unknown): answered as stored, never changed.
+            return Ok(JobRecord::load(self.inner.store.as_ref(), id).await?);
         };
         let mut saved = record.clone();
         saved.save(self.inner.store.as_ref()).await?;
@@ -314,11 +313,13 @@ impl Inner {
     fn progress_sink(self: &Arc<Self>, id: &str, dirty: Arc<AtomicBool>) -> ProgressSink {
         let inner = Arc::downgrade(self);
         let id = id.to_string();
-        Arc::new(move |stream, progress| {
+        Arc::new(move |progress: &JobProgress| {
             if let Some(inner) = inner.upgrade()
                 && let Some(a) = inner.lock().get_mut(&id)
             {
-                a.record.progress.insert(stream, progress.clone());
+                a.record
+                    .progress
+                    .extend(progress.iter().map(|(s, p)| (*s, p.clone())));
                 dirty.store(true, Ordering::SeqCst);
             }
         })
