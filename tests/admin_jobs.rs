@@ -49,9 +49,15 @@ async fn a_job_runs_to_success_and_its_progress_is_persisted_while_it_runs() {
     let engine = ListEngine::gated(10, 3);
     let (runner, stop) = start(store.clone(), engine.clone(), fast_settings()).await;
 
-    let job = runner.submit(spec("fabrikam", &[Stream::Git, Stream::Builds])).await.unwrap();
+    let job = runner
+        .submit(spec("fabrikam", &[Stream::Git, Stream::Builds]))
+        .await
+        .unwrap();
     // Durable before it is acknowledged.
-    let stored = JobRecord::load(store.as_ref(), &job.id).await.unwrap().unwrap();
+    let stored = JobRecord::load(store.as_ref(), &job.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.state, JobState::Queued);
     assert_eq!(stored.progress.len(), 2);
 
@@ -59,17 +65,26 @@ async fn a_job_runs_to_success_and_its_progress_is_persisted_while_it_runs() {
     let running = wait_job(&runner, &job.id, WAIT, |j| pages(j) == 2).await;
     assert_eq!(running.state, JobState::Running);
     assert_eq!(running.progress[&Stream::Git].cursor.as_deref(), Some("6"));
-    assert!(running.spec.until.is_some(), "until is fixed when the job starts");
+    assert!(
+        running.spec.until.is_some(),
+        "until is fixed when the job starts"
+    );
     // The throttled writer catches up with the live progress.
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let stored = JobRecord::load(store.as_ref(), &job.id).await.unwrap().unwrap();
+        let stored = JobRecord::load(store.as_ref(), &job.id)
+            .await
+            .unwrap()
+            .unwrap();
         if pages(&stored) == 2 {
             assert_eq!(stored.state, JobState::Running);
             assert_eq!(stored.progress[&Stream::Git].cursor.as_deref(), Some("6"));
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "progress never persisted: {stored:#?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "progress never persisted: {stored:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
@@ -79,14 +94,25 @@ async fn a_job_runs_to_success_and_its_progress_is_persisted_while_it_runs() {
     for stream in [Stream::Git, Stream::Builds] {
         let p = &done.progress[&stream];
         // Pages of 3, 3, 3, 1 objects; every other object a duplicate.
-        assert_eq!((p.pages, p.objects_seen, p.events_published, p.duplicates_skipped), (4, 10, 7, 3));
+        assert_eq!(
+            (
+                p.pages,
+                p.objects_seen,
+                p.events_published,
+                p.duplicates_skipped
+            ),
+            (4, 10, 7, 3)
+        );
         assert!(p.done);
         assert_eq!(p.cursor.as_deref(), Some("10"));
     }
     assert!(done.started_at.is_some() && done.finished_at.is_some());
     assert_eq!(done.runs, 1);
     assert_eq!(done.error, None);
-    let stored = JobRecord::load(store.as_ref(), &job.id).await.unwrap().unwrap();
+    let stored = JobRecord::load(store.as_ref(), &job.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.state, JobState::Succeeded);
     assert_eq!(stored.progress, done.progress);
     assert_eq!(engine.walked().len(), 8);
@@ -103,7 +129,10 @@ async fn a_stopped_runner_resumes_its_job_from_the_cursors_after_a_restart() {
         let store = open_store(dir.path()).await;
         let engine = ListEngine::gated(10, 2);
         let (runner, stop) = start(store.clone(), engine.clone(), fast_settings()).await;
-        let job = runner.submit(spec("fabrikam", &[Stream::Git, Stream::WorkItems])).await.unwrap();
+        let job = runner
+            .submit(spec("fabrikam", &[Stream::Git, Stream::WorkItems]))
+            .await
+            .unwrap();
         id = job.id.clone();
         // git: 5 pages (done); workitems: 2 of 5 pages.
         engine.release(7);
@@ -112,9 +141,16 @@ async fn a_stopped_runner_resumes_its_job_from_the_cursors_after_a_restart() {
         stop.cancel();
         runner.stopped().await;
         let stored = JobRecord::load(store.as_ref(), &id).await.unwrap().unwrap();
-        assert_eq!(stored.state, JobState::Queued, "left to resume: {stored:#?}");
+        assert_eq!(
+            stored.state,
+            JobState::Queued,
+            "left to resume: {stored:#?}"
+        );
         assert!(stored.progress[&Stream::Git].done);
-        assert_eq!(stored.progress[&Stream::WorkItems].cursor.as_deref(), Some("4"));
+        assert_eq!(
+            stored.progress[&Stream::WorkItems].cursor.as_deref(),
+            Some("4")
+        );
         assert_eq!(engine.walked().len(), 7);
     }
     // A new process: the store reopened, a fresh engine.
@@ -127,13 +163,20 @@ async fn a_stopped_runner_resumes_its_job_from_the_cursors_after_a_restart() {
     let walked = engine.walked();
     assert_eq!(
         walked,
-        vec![("workitems".to_string(), 4), ("workitems".to_string(), 6), ("workitems".to_string(), 8)]
+        vec![
+            ("workitems".to_string(), 4),
+            ("workitems".to_string(), 6),
+            ("workitems".to_string(), 8)
+        ]
     );
     assert_eq!(done.progress[&Stream::Git].pages, 5);
     assert_eq!(done.progress[&Stream::WorkItems].pages, 5);
     assert_eq!(done.totals().objects_seen, 20);
     assert_eq!(done.runs, 2);
-    assert_eq!(done.spec.until, until, "the window is the one of the first start");
+    assert_eq!(
+        done.spec.until, until,
+        "the window is the one of the first start"
+    );
     stop.cancel();
     runner.stopped().await;
 }
@@ -145,13 +188,25 @@ async fn one_job_per_organization_runs_at_a_time_and_cancel_works_in_every_state
     let engine = ListEngine::gated(4, 1);
     let (runner, stop) = start(store.clone(), engine.clone(), fast_settings()).await;
 
-    let a = runner.submit(spec("fabrikam", &[Stream::Git])).await.unwrap();
-    let b = runner.submit(spec("fabrikam", &[Stream::Git])).await.unwrap();
-    let c = runner.submit(spec("onprem", &[Stream::Tfvc])).await.unwrap();
+    let a = runner
+        .submit(spec("fabrikam", &[Stream::Git]))
+        .await
+        .unwrap();
+    let b = runner
+        .submit(spec("fabrikam", &[Stream::Git]))
+        .await
+        .unwrap();
+    let c = runner
+        .submit(spec("onprem", &[Stream::Tfvc]))
+        .await
+        .unwrap();
     wait_job(&runner, &a.id, WAIT, is(JobState::Running)).await;
     wait_job(&runner, &c.id, WAIT, is(JobState::Running)).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(runner.get(&b.id).await.unwrap().unwrap().state, JobState::Queued);
+    assert_eq!(
+        runner.get(&b.id).await.unwrap().unwrap().state,
+        JobState::Queued
+    );
     assert_eq!(runner.active_counts(), (1, 2));
 
     // Queued: cancelled at once, and never runs.
@@ -167,24 +222,43 @@ async fn one_job_per_organization_runs_at_a_time_and_cancel_works_in_every_state
     assert!(!a_final.progress[&Stream::Git].done);
     // Idempotent: a finished job keeps its final state.
     assert_eq!(runner.cancel(&a.id).await.unwrap().unwrap(), a_final);
-    assert_eq!(runner.cancel(&b.id).await.unwrap().unwrap().state, JobState::Cancelled);
+    assert_eq!(
+        runner.cancel(&b.id).await.unwrap().unwrap().state,
+        JobState::Cancelled
+    );
     assert_eq!(runner.cancel("00000000000000000000").await.unwrap(), None);
 
     engine.release(100);
     let c_final = wait_job(&runner, &c.id, WAIT, |j| j.state.is_final()).await;
     assert_eq!(c_final.state, JobState::Succeeded);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(runner.get(&b.id).await.unwrap().unwrap().state, JobState::Cancelled);
-    let stored: Vec<_> = runner.list().await.unwrap().into_iter().map(|j| (j.id, j.state)).collect();
+    assert_eq!(
+        runner.get(&b.id).await.unwrap().unwrap().state,
+        JobState::Cancelled
+    );
+    let stored: Vec<_> = runner
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| (j.id, j.state))
+        .collect();
     assert_eq!(
         stored,
-        vec![(a.id, JobState::Cancelled), (b.id, JobState::Cancelled), (c.id, JobState::Succeeded)]
+        vec![
+            (a.id, JobState::Cancelled),
+            (b.id, JobState::Cancelled),
+            (c.id, JobState::Succeeded)
+        ]
     );
     // Only the onprem job walked anything.
     let walked = engine.walked();
     assert_eq!(walked.len(), 4, "{walked:?}");
     assert!(walked.iter().all(|(s, _)| s == "tfvc"), "{walked:?}");
-    let stored = JobRecord::load(store.as_ref(), &a_final.id).await.unwrap().unwrap();
+    let stored = JobRecord::load(store.as_ref(), &a_final.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.state, JobState::Cancelled);
     stop.cancel();
     runner.stopped().await;
@@ -199,12 +273,18 @@ async fn an_engine_failure_fails_the_job_with_its_message_and_keeps_the_progress
         ..std::sync::Arc::into_inner(ListEngine::free(10, 5, Duration::ZERO)).unwrap()
     });
     let (runner, stop) = start(store.clone(), engine, fast_settings()).await;
-    let job = runner.submit(spec("fabrikam", &[Stream::Builds])).await.unwrap();
+    let job = runner
+        .submit(spec("fabrikam", &[Stream::Builds]))
+        .await
+        .unwrap();
     let done = wait_job(&runner, &job.id, WAIT, |j| j.state.is_final()).await;
     assert_eq!(done.state, JobState::Failed);
     assert_eq!(done.error.as_deref(), Some("builds: page 5 answered 500"));
     assert_eq!(done.progress[&Stream::Builds].pages, 1);
-    let stored = JobRecord::load(store.as_ref(), &job.id).await.unwrap().unwrap();
+    let stored = JobRecord::load(store.as_ref(), &job.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, done);
     stop.cancel();
     runner.stopped().await;
@@ -215,33 +295,64 @@ async fn on_start_unfinished_jobs_are_requeued_cancelled_or_failed_as_their_reco
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path()).await;
     let now = Utc::now();
-    let mut cancel_asked = JobRecord::queued("0000000000010000000a".into(), spec("fabrikam", &[Stream::Git]), now);
+    let mut cancel_asked = JobRecord::queued(
+        "0000000000010000000a".into(),
+        spec("fabrikam", &[Stream::Git]),
+        now,
+    );
     cancel_asked.state = JobState::Running;
     cancel_asked.cancel_requested = true;
     cancel_asked.save(store.as_ref()).await.unwrap();
-    let mut gone = JobRecord::queued("0000000000020000000b".into(), spec("contoso", &[Stream::Git]), now);
+    let mut gone = JobRecord::queued(
+        "0000000000020000000b".into(),
+        spec("contoso", &[Stream::Git]),
+        now,
+    );
     gone.state = JobState::Running;
     gone.save(store.as_ref()).await.unwrap();
-    store.put_state(ado_ingest::jobs::NAMESPACE, "0000000000030000000c", "{not json").await.unwrap();
+    store
+        .put_state(
+            ado_ingest::jobs::NAMESPACE,
+            "0000000000030000000c",
+            "{not json",
+        )
+        .await
+        .unwrap();
 
     // A one-off runner (the in-process CLI) leaves them alone.
     let engine = ListEngine::free(2, 1, Duration::ZERO);
     let (runner, stop) = start(
         store.clone(),
         engine.clone(),
-        RunnerSettings { resume_unfinished: false, ..fast_settings() },
+        RunnerSettings {
+            resume_unfinished: false,
+            ..fast_settings()
+        },
     )
     .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(runner.get(&gone.id).await.unwrap().unwrap().state, JobState::Running);
+    assert_eq!(
+        runner.get(&gone.id).await.unwrap().unwrap().state,
+        JobState::Running
+    );
     stop.cancel();
     runner.stopped().await;
 
     let (runner, stop) = start(store.clone(), engine.clone(), fast_settings()).await;
-    assert_eq!(runner.get(&cancel_asked.id).await.unwrap().unwrap().state, JobState::Cancelled);
+    assert_eq!(
+        runner.get(&cancel_asked.id).await.unwrap().unwrap().state,
+        JobState::Cancelled
+    );
     let failed = wait_job(&runner, &gone.id, WAIT, |j| j.state.is_final()).await;
     assert_eq!(failed.state, JobState::Failed);
-    assert!(failed.error.as_deref().unwrap_or("").contains("\"contoso\" is no longer configured"), "{failed:#?}");
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("\"contoso\" is no longer configured"),
+        "{failed:#?}"
+    );
     assert!(engine.walked().is_empty());
     // The unreadable record is skipped, not fatal.
     assert_eq!(runner.list().await.unwrap().len(), 2);

@@ -65,12 +65,18 @@ impl BackfillEngine for Reconciler {
         resume: JobProgress,
         cancel: CancellationToken,
     ) -> Result<JobProgress, EngineError> {
-        Reconciler::backfill(self, spec, move |p: &JobProgress| progress(p), resume, cancel)
-            .await
-            .map_err(|e| match e {
-                ReconcileError::Cancelled => EngineError::Cancelled,
-                other => EngineError::Failed(other.to_string()),
-            })
+        Reconciler::backfill(
+            self,
+            spec,
+            move |p: &JobProgress| progress(p),
+            resume,
+            cancel,
+        )
+        .await
+        .map_err(|e| match e {
+            ReconcileError::Cancelled => EngineError::Cancelled,
+            other => EngineError::Failed(other.to_string()),
+        })
     }
 }
 
@@ -80,7 +86,10 @@ impl EngineProvider for Reconcilers {
         self.find(&org.name())
             .map(|r| Arc::new(r.clone()) as Arc<dyn BackfillEngine>)
             .ok_or_else(|| {
-                EngineError::Failed(format!("no reconciler runs for organization {}", org.name()))
+                EngineError::Failed(format!(
+                    "no reconciler runs for organization {}",
+                    org.name()
+                ))
             })
     }
 }

@@ -131,7 +131,9 @@ impl BackfillRequest {
             .map(|u| parse_time("until", u))
             .transpose()?;
         match until {
-            Some(until) if until <= since => return Err(RequestError::EmptyWindow { since, until }),
+            Some(until) if until <= since => {
+                return Err(RequestError::EmptyWindow { since, until });
+            }
             None if since >= now => return Err(RequestError::FutureSince(since)),
             _ => {}
         }

@@ -348,7 +348,8 @@ impl Inner {
         let Some(mut record) = self.lock().get_mut(id).map(|a| {
             let r = &mut a.record;
             if let Ok(progress) = &result {
-                r.progress.extend(progress.iter().map(|(s, p)| (*s, p.clone())));
+                r.progress
+                    .extend(progress.iter().map(|(s, p)| (*s, p.clone())));
             }
             let all_done = r.progress.values().all(|p| p.done);
             let (state, error) = match &result {

@@ -9,7 +9,8 @@ use crate::config::{OrganizationConfig, Stream};
 fn orgs() -> Vec<OrganizationConfig> {
     let mut fabrikam = OrganizationConfig::with_pat("https://dev.azure.com/Fabrikam", "pat");
     fabrikam.streams = vec![Stream::Git, Stream::WorkItems];
-    let mut server = OrganizationConfig::with_pat("https://tfs.example.com/tfs/DefaultCollection", "pat");
+    let mut server =
+        OrganizationConfig::with_pat("https://tfs.example.com/tfs/DefaultCollection", "pat");
     server.name = Some("onprem".into());
     vec![fabrikam, server]
 }
@@ -41,14 +42,23 @@ fn organization_is_found_by_name_or_url_and_named_canonically() {
         assert_eq!(spec.organization, "fabrikam");
         // Empty streams = the organization's configured streams, listed explicitly.
         assert_eq!(spec.streams, vec![Stream::Git, Stream::WorkItems]);
-        assert_eq!(spec.since, Utc.with_ymd_and_hms(2025, 5, 1, 0, 0, 0).unwrap());
+        assert_eq!(
+            spec.since,
+            Utc.with_ymd_and_hms(2025, 5, 1, 0, 0, 0).unwrap()
+        );
         assert_eq!(spec.until, None);
     }
-    let spec = request("https://tfs.example.com/tfs/DefaultCollection/", "2025-05-01T02:00:00+02:00")
-        .resolve(&orgs, now())
-        .unwrap();
+    let spec = request(
+        "https://tfs.example.com/tfs/DefaultCollection/",
+        "2025-05-01T02:00:00+02:00",
+    )
+    .resolve(&orgs, now())
+    .unwrap();
     assert_eq!(spec.organization, "onprem");
-    assert_eq!(spec.since, Utc.with_ymd_and_hms(2025, 5, 1, 0, 0, 0).unwrap());
+    assert_eq!(
+        spec.since,
+        Utc.with_ymd_and_hms(2025, 5, 1, 0, 0, 0).unwrap()
+    );
 }
 
 #[test]
@@ -58,11 +68,17 @@ fn unknown_organization_lists_the_configured_ones() {
         .unwrap_err();
     assert!(matches!(e, RequestError::UnknownOrganization { .. }));
     let text = e.to_string();
-    assert!(text.contains("contoso") && text.contains("fabrikam, onprem"), "{text}");
+    assert!(
+        text.contains("contoso") && text.contains("fabrikam, onprem"),
+        "{text}"
+    );
     let e = request("contoso", "2025-05-01T00:00:00Z")
         .resolve(&[], now())
         .unwrap_err();
-    assert!(e.to_string().contains("no organizations are configured"), "{e}");
+    assert!(
+        e.to_string().contains("no organizations are configured"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -72,15 +88,24 @@ fn times_must_be_rfc3339_and_the_window_not_empty() {
         let e = request("fabrikam", bad).resolve(&orgs, now()).unwrap_err();
         assert_eq!(
             e,
-            RequestError::BadTimestamp { field: "since", value: bad.into() },
+            RequestError::BadTimestamp {
+                field: "since",
+                value: bad.into()
+            },
             "{bad}"
         );
     }
     let mut r = request("fabrikam", "2025-05-01T00:00:00Z");
     r.until = Some("2025-05-01T00:00:00Z".into());
-    assert!(matches!(r.resolve(&orgs, now()), Err(RequestError::EmptyWindow { .. })));
+    assert!(matches!(
+        r.resolve(&orgs, now()),
+        Err(RequestError::EmptyWindow { .. })
+    ));
     r.until = Some("2025-04-30T00:00:00Z".into());
-    assert!(matches!(r.resolve(&orgs, now()), Err(RequestError::EmptyWindow { .. })));
+    assert!(matches!(
+        r.resolve(&orgs, now()),
+        Err(RequestError::EmptyWindow { .. })
+    ));
     r.until = Some("soon".into());
     assert!(matches!(
         r.resolve(&orgs, now()),
@@ -92,17 +117,27 @@ fn times_must_be_rfc3339_and_the_window_not_empty() {
         Some(Utc.with_ymd_and_hms(2025, 5, 2, 0, 0, 0).unwrap())
     );
     // Without `until` the window ends now, so `since` must be in the past.
-    let e = request("fabrikam", "2025-07-01T00:00:00Z").resolve(&orgs, now()).unwrap_err();
+    let e = request("fabrikam", "2025-07-01T00:00:00Z")
+        .resolve(&orgs, now())
+        .unwrap_err();
     assert!(matches!(e, RequestError::FutureSince(_)), "{e}");
 }
 
 #[test]
 fn streams_are_parsed_leniently_deduplicated_and_unknown_ones_rejected() {
     let mut r = request("fabrikam", "2025-05-01T00:00:00Z");
-    r.streams = vec!["Pull-Requests".into(), "builds".into(), "pullrequests".into(), "work_items".into()];
+    r.streams = vec![
+        "Pull-Requests".into(),
+        "builds".into(),
+        "pullrequests".into(),
+        "work_items".into(),
+    ];
     let spec = r.resolve(&orgs(), now()).unwrap();
     // Any known stream may be asked for, also one the organization does not reconcile periodically.
-    assert_eq!(spec.streams, vec![Stream::PullRequests, Stream::Builds, Stream::WorkItems]);
+    assert_eq!(
+        spec.streams,
+        vec![Stream::PullRequests, Stream::Builds, Stream::WorkItems]
+    );
     r.streams = vec!["git".into(), "commits".into()];
     assert_eq!(
         r.resolve(&orgs(), now()).unwrap_err(),
@@ -110,15 +145,22 @@ fn streams_are_parsed_leniently_deduplicated_and_unknown_ones_rejected() {
     );
     r.streams = vec![];
     r.projects = vec!["Web".into(), " web ".into(), "Api".into()];
-    assert_eq!(r.resolve(&orgs(), now()).unwrap().projects, vec!["Web", "Api"]);
+    assert_eq!(
+        r.resolve(&orgs(), now()).unwrap().projects,
+        vec!["Web", "Api"]
+    );
     r.projects = vec!["  ".into()];
-    assert_eq!(r.resolve(&orgs(), now()).unwrap_err(), RequestError::EmptyProject);
+    assert_eq!(
+        r.resolve(&orgs(), now()).unwrap_err(),
+        RequestError::EmptyProject
+    );
 }
 
 #[test]
 fn request_bodies_reject_unknown_fields() {
     let ok: BackfillRequest =
-        serde_json::from_str(r#"{"organization":"fabrikam","since":"2025-05-01T00:00:00Z"}"#).unwrap();
+        serde_json::from_str(r#"{"organization":"fabrikam","since":"2025-05-01T00:00:00Z"}"#)
+            .unwrap();
     assert_eq!(ok.organization, "fabrikam");
     let e = serde_json::from_str::<BackfillRequest>(
         r#"{"organization":"fabrikam","since":"2025-05-01T00:00:00Z","stream":["git"]}"#,
@@ -140,7 +182,9 @@ fn job_ids_sort_by_creation_and_are_recognised() {
 
 #[test]
 fn records_round_trip_and_sum_their_streams() {
-    let spec = request("fabrikam", "2025-05-01T00:00:00Z").resolve(&orgs(), now()).unwrap();
+    let spec = request("fabrikam", "2025-05-01T00:00:00Z")
+        .resolve(&orgs(), now())
+        .unwrap();
     let mut record = JobRecord::queued(new_job_id(now()), spec, now());
     assert_eq!(record.progress.len(), 2);
     assert!(!record.totals().done);
@@ -153,9 +197,20 @@ fn records_round_trip_and_sum_their_streams() {
         p.done = true;
     }
     let t = record.totals();
-    assert_eq!((t.pages, t.objects_seen, t.events_published, t.duplicates_skipped), (5, 20, 14, 6));
+    assert_eq!(
+        (
+            t.pages,
+            t.objects_seen,
+            t.events_published,
+            t.duplicates_skipped
+        ),
+        (5, 20, 14, 6)
+    );
     assert!(t.done);
     let json = serde_json::to_string(&record).unwrap();
-    assert!(json.contains(r#""state":"queued""#) && json.contains(r#""workitems":{"#), "{json}");
+    assert!(
+        json.contains(r#""state":"queued""#) && json.contains(r#""workitems":{"#),
+        "{json}"
+    );
     assert_eq!(serde_json::from_str::<JobRecord>(&json).unwrap(), record);
 }

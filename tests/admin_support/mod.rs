@@ -108,13 +108,19 @@ impl BackfillEngine for ListEngine {
             if p.done {
                 continue;
             }
-            let mut next: usize = p.cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+            let mut next: usize = p
+                .cursor
+                .as_deref()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
             while next < self.items {
                 if !self.wait_turn(&cancel).await {
                     return Ok(job);
                 }
                 if self.fail_on_page == Some(pages_walked) {
-                    return Err(EngineError::Failed(format!("{stream}: page {next} answered 500")));
+                    return Err(EngineError::Failed(format!(
+                        "{stream}: page {next} answered 500"
+                    )));
                 }
                 let len = self.page_size.min(self.items - next);
                 self.walked.lock().unwrap().push((stream.to_string(), next));
@@ -139,13 +145,16 @@ impl BackfillEngine for ListEngine {
 
 /// Hands the same engine to every organization.
 pub fn provider(engine: Arc<ListEngine>) -> Arc<dyn EngineProvider> {
-    Arc::new(move |_: &OrganizationConfig| -> Result<Arc<dyn BackfillEngine>, EngineError> {
-        Ok(engine.clone())
-    })
+    Arc::new(
+        move |_: &OrganizationConfig| -> Result<Arc<dyn BackfillEngine>, EngineError> {
+            Ok(engine.clone())
+        },
+    )
 }
 
 pub fn orgs() -> Vec<OrganizationConfig> {
-    let mut server = OrganizationConfig::with_pat("https://tfs.example.com/tfs/DefaultCollection", "pat");
+    let mut server =
+        OrganizationConfig::with_pat("https://tfs.example.com/tfs/DefaultCollection", "pat");
     server.name = Some("onprem".into());
     vec![
         OrganizationConfig::with_pat("https://dev.azure.com/Fabrikam", "pat"),
@@ -154,9 +163,12 @@ pub fn orgs() -> Vec<OrganizationConfig> {
 }
 
 pub async fn open_store(dir: &std::path::Path) -> Arc<dyn Store> {
-    store::open(&dir.join("ado-ingest.sqlite").display().to_string(), 100_000)
-        .await
-        .expect("open store")
+    store::open(
+        &dir.join("ado-ingest.sqlite").display().to_string(),
+        100_000,
+    )
+    .await
+    .expect("open store")
 }
 
 pub fn fast_settings() -> RunnerSettings {
@@ -175,9 +187,15 @@ pub struct Admin {
 
 pub async fn admin(store: Arc<dyn Store>, token: &str, engine: Arc<ListEngine>) -> Admin {
     let stop = CancellationToken::new();
-    let runner = JobRunner::start(store.clone(), orgs(), provider(engine), fast_settings(), stop.clone())
-        .await
-        .expect("start runner");
+    let runner = JobRunner::start(
+        store.clone(),
+        orgs(),
+        provider(engine),
+        fast_settings(),
+        stop.clone(),
+    )
+    .await
+    .expect("start runner");
     let config = Config {
         admin_token: Secret::new(token),
         organizations: orgs(),
@@ -220,7 +238,10 @@ pub async fn wait_job(
         if check(&job) {
             return job;
         }
-        assert!(Instant::now() < deadline, "timed out waiting; job is {job:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting; job is {job:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
