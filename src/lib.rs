@@ -4,6 +4,7 @@
 
 pub mod ado;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod health;
 pub mod http;

@@ -29,6 +29,8 @@ enum Command {
     Serve,
     /// Print the effective configuration (secrets redacted) and check it.
     CheckConfig,
+    /// Backfill an organization's changes since a time, in-process or through a server (`--server`).
+    Backfill(ado_ingest::cli::backfill::BackfillArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: `serve` would refuse to start: {e}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill(args) => {
+            // In-process needs the configuration; with --server it only supplies the admin token.
+            let config = Config::from_process_env(cli.config.as_deref());
+            let job = ado_ingest::cli::backfill::run(args, config).await?;
+            Ok(ExitCode::from(ado_ingest::cli::backfill::exit_code(
+                job.job.state,
+            )))
         }
     }
 }
