@@ -359,3 +359,49 @@ async fn on_start_unfinished_jobs_are_requeued_cancelled_or_failed_as_their_reco
     stop.cancel();
     runner.stopped().await;
 }
+
+struct PanickingEngine;
+
+#[async_trait::async_trait]
+impl ado_ingest::jobs::BackfillEngine for PanickingEngine {
+    async fn backfill(
+        &self,
+        _spec: &BackfillSpec,
+        _progress: ado_ingest::jobs::ProgressSink,
+        _resume: ado_ingest::reconcile::JobProgress,
+        _cancel: CancellationToken,
+    ) -> Result<ado_ingest::reconcile::JobProgress, ado_ingest::jobs::EngineError> {
+        panic!("engine bug");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_engine_fails_its_job_and_frees_the_organization() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let stop = CancellationToken::new();
+    let provider: std::sync::Arc<dyn ado_ingest::jobs::EngineProvider> = std::sync::Arc::new(
+        |_: &ado_ingest::config::OrganizationConfig| -> Result<
+            std::sync::Arc<dyn ado_ingest::jobs::BackfillEngine>,
+            ado_ingest::jobs::EngineError,
+        > { Ok(std::sync::Arc::new(PanickingEngine)) },
+    );
+    let runner = JobRunner::start(store, orgs(), provider, fast_settings(), stop.clone())
+        .await
+        .unwrap();
+    let a = runner
+        .submit(spec("fabrikam", &[Stream::Git]))
+        .await
+        .unwrap();
+    let b = runner
+        .submit(spec("fabrikam", &[Stream::Git]))
+        .await
+        .unwrap();
+    for id in [&a.id, &b.id] {
+        let done = wait_job(&runner, id, WAIT, |j| j.state.is_final()).await;
+        assert_eq!(done.state, JobState::Failed);
+        assert_eq!(done.error.as_deref(), Some("the backfill engine panicked"));
+    }
+    stop.cancel();
+    runner.stopped().await;
+}

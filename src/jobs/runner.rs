@@ -4,11 +4,13 @@
 //! they resume from their cursors.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
+use futures::FutureExt;
 use tokio::sync::Notify;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
@@ -275,7 +277,14 @@ impl Inner {
             Ok(engine) => {
                 let dirty = Arc::new(AtomicBool::new(false));
                 let sink = self.progress_sink(&id, dirty.clone());
-                let work = engine.backfill(&spec, sink, resume, cancel.clone());
+                // A panicking engine fails its job instead of leaving it running forever.
+                let work = AssertUnwindSafe(engine.backfill(&spec, sink, resume, cancel.clone()))
+                    .catch_unwind()
+                    .map(|r| {
+                        r.unwrap_or_else(|_| {
+                            Err(EngineError::Failed("the backfill engine panicked".into()))
+                        })
+                    });
                 tokio::pin!(work);
                 let mut tick = tokio::time::interval(self.settings.persist_interval);
                 tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
