@@ -145,10 +145,21 @@ fn pull_requests(org: &Org, req: &Req, repo: Option<usize>) -> ApiResult {
             )));
         }
     };
-    let min = opt_time(req, "searchCriteria.minTime")?;
-    let max = opt_time(req, "searchCriteria.maxTime")?;
+    // The time-range criteria exist from api-version 7.1 (Server 2022.1); older versions ignore them.
+    let time_filters = req.api_version.is_none_or(|v| v >= (7, 1));
+    let min = if time_filters {
+        opt_time(req, "searchCriteria.minTime")?
+    } else {
+        None
+    };
+    let max = if time_filters {
+        opt_time(req, "searchCriteria.maxTime")?
+    } else {
+        None
+    };
     let closed_range = match req
         .q("searchCriteria.queryTimeRangeType")
+        .filter(|_| time_filters)
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
