@@ -682,3 +682,65 @@ async fn the_sim_command_serves_an_organization_and_sends_hooks() {
     stop.cancel();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_versions_above_the_server_are_out_of_range() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let legacy = OrgSpec {
+        api_version: "6.0".into(),
+        ..OrgSpec::server("Legacy")
+    };
+    let sim = sim::start(
+        SimConfig {
+            seed: 17,
+            orgs: vec![legacy],
+            ..SimConfig::default()
+        },
+        listener,
+    )
+    .await
+    .unwrap();
+    sim.generate(&ActivitySpec::new(300)).unwrap();
+    let rest = Rest::new(&sim.orgs()[0].base_url, &sim.pat());
+    let r = rest.get_raw("_apis/projects?$top=1&api-version=7.1").await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    let msg = body["message"].as_str().unwrap();
+    assert!(
+        msg.contains("out of range") && msg.contains("supports is 6.0"),
+        "{msg}"
+    );
+    assert_eq!(
+        rest.get_raw("_apis/projects?$top=1&api-version=6.0")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        rest.get_raw("_apis/projects?api-version=5.1-preview.1")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        rest.get_raw("_apis/projects?api-version=banana")
+            .await
+            .status(),
+        400
+    );
+    // PR time-range criteria are a 7.1 feature: a 6.0 server ignores them.
+    let project = &sim.orgs()[0].projects[0].0;
+    let all = rest
+        .get(&format!(
+            "{project}/_apis/git/pullrequests?searchCriteria.status=all&$top=1000&api-version=6.0"
+        ))
+        .await
+        .0;
+    let windowed = rest
+        .get(&format!("{project}/_apis/git/pullrequests?searchCriteria.status=all&searchCriteria.minTime=2999-01-01T00:00:00Z&$top=1000&api-version=6.0"))
+        .await
+        .0;
+    assert!(all["count"].as_u64().unwrap() > 0);
+    assert_eq!(all, windowed);
+    sim.shutdown().await;
+}

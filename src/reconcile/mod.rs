@@ -23,20 +23,29 @@
 //! again) and only then is the page's watermark or cursor written: a crash between pages resumes
 //! from the last durable page, re-reading at most one page, which the seen ids absorb.
 
+mod ctx;
+mod pass;
+mod replay;
 pub mod spec;
 mod status;
+mod streams;
+mod walk;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ado::{AdoError, ClientOptions, OrgClient};
-use crate::config::{OrganizationConfig, ReconcileConfig, Stream};
+use crate::config::{OrganizationConfig, ReconcileConfig};
 use crate::store::{Store, StoreError};
 
 pub use spec::{BackfillSpec, JobProgress, StreamProgress};
 pub use status::{OrgStatus, StreamStatus};
+pub use walk::WATERMARK_NAMESPACE;
+
+/// The name under which [`OrgStatus::streams`] reports the failed-delivery replay.
+pub const REPLAY: &str = "notifications";
 
 /// Why a pass, a stream or a backfill failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +84,10 @@ struct Inner {
     config: ReconcileConfig,
     include_raw: bool,
     status: status::StatusBoard,
+    /// Last revision per work item, so consecutive revisions diff without extra calls.
+    wi_cache: streams::workitems::RevisionCache,
+    /// One periodic pass at a time per organization (watermarks must not move backwards).
+    pass_lock: tokio::sync::Mutex<()>,
 }
 
 impl Reconciler {
@@ -107,6 +120,8 @@ impl Reconciler {
                 config,
                 include_raw,
                 status,
+                wi_cache: Default::default(),
+                pass_lock: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -141,6 +156,12 @@ impl Reconciler {
     /// A snapshot for `GET /admin/status`.
     pub fn status(&self) -> OrgStatus {
         let mut s = self.inner.status.snapshot();
+        let now = Utc::now();
+        for st in s.streams.values_mut() {
+            st.lag_seconds = st
+                .last_success
+                .map(|t| (now - t).num_milliseconds() as f64 / 1000.0);
+        }
         let c = self.inner.client.counters();
         s.rest_calls = c.calls;
         s.rest_retries = c.retries;
@@ -185,19 +206,18 @@ impl Reconciler {
     /// status) and the others still run; the pass fails as a whole only when the organization
     /// cannot be reached at all (credentials, negotiation) or the store fails.
     pub async fn run_once(&self) -> Result<JobProgress, ReconcileError> {
-        Err(ReconcileError::InvalidSpec(format!(
-            "reconciling {} is not implemented yet",
-            self.name()
-        )))
+        let _one_at_a_time = self.inner.pass_lock.lock().await;
+        pass::periodic(&self.inner).await
     }
 
     /// A manual backfill of `spec` (its `organization` must be this one): walks the requested
     /// streams (empty = the configured ones) over `[since, until)` (`until` default: now) through the
     /// same normalize + store path, starting each stream from its `cursor` in `resume` when present
     /// (streams already `done` in `resume` are skipped). After every durable page `progress` is
-    /// called with the whole job's progress (persist it to resume after a crash). Watermarks of the
-    /// periodic loop are not touched. On cancellation returns `Ok` with unfinished streams
-    /// `done = false` (their cursors resume them).
+    /// called with the whole job's progress (persist it to resume after a crash; the cursors only
+    /// ever point after durable pages). Watermarks of the periodic loop are not touched. On
+    /// cancellation returns `Ok` with unfinished streams `done = false`. A stream that fails is
+    /// recorded in its progress (`errors`, `last_error`) and the others still run.
     pub async fn backfill<P>(
         &self,
         spec: &BackfillSpec,
@@ -208,21 +228,15 @@ impl Reconciler {
     where
         P: FnMut(&JobProgress) + Send,
     {
-        let _ = (progress, resume, cancel);
-        Err(ReconcileError::InvalidSpec(format!(
-            "backfill of {} since {} is not implemented yet",
-            spec.organization, spec.since
-        )))
-    }
-
-    #[allow(dead_code)]
-    fn streams(&self) -> Vec<Stream> {
-        self.inner.org.streams.clone()
-    }
-
-    #[allow(dead_code)]
-    fn now() -> DateTime<Utc> {
-        Utc::now()
+        if !self.matches(&spec.organization) {
+            return Err(ReconcileError::InvalidSpec(format!(
+                "organization {:?} is not {} ({})",
+                spec.organization,
+                self.name(),
+                self.inner.org.url
+            )));
+        }
+        pass::backfill(&self.inner, spec, progress, resume, cancel).await
     }
 }
 

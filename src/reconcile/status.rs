@@ -36,14 +36,12 @@ pub struct OrgStatus {
 /// The status of one stream (or of the failed-delivery replay).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StreamStatus {
-    /// Human-readable summary of the stored watermark(s), e.g. a time or a continuation token.
+    /// The stored watermark (the stream's position, JSON; long ones shortened with `…`).
     pub watermark: Option<String>,
-    /// When the stream's newest covered change happened (the watermark as an instant, if it has one).
-    pub watermark_time: Option<DateTime<Utc>>,
     pub last_run: Option<DateTime<Utc>>,
-    /// When the stream last finished a pass without error.
+    /// When the stream's last successful pass started: changes made before it are covered.
     pub last_success: Option<DateTime<Utc>>,
-    /// Seconds between `watermark_time` and the end of the last successful pass.
+    /// How far behind the stream may be: seconds from `last_success` to now (by `status()`).
     pub lag_seconds: Option<f64>,
     pub last_error: Option<String>,
     /// Totals over every pass since the process started.

@@ -23,6 +23,9 @@ pub struct SimArgs {
     /// URL style: `services` (http://host/{org}/) or `server` (http://host/tfs/{Collection}/).
     #[arg(long, value_enum, default_value_t = StyleArg::Services)]
     pub style: StyleArg,
+    /// Highest REST api-version served (default: 7.2 for services, 7.1 for server).
+    #[arg(long)]
+    pub api_version: Option<String>,
     /// Number of projects.
     #[arg(long, default_value_t = 3)]
     pub projects: usize,
@@ -108,6 +111,13 @@ pub async fn run_sim_until(args: SimArgs, stop: CancellationToken) -> anyhow::Re
         StyleArg::Server => OrgSpec::server(&args.org),
     };
     org.projects = args.projects.max(1);
+    if let Some(v) = &args.api_version {
+        anyhow::ensure!(
+            super::model::seed::parse_api_version(v).is_some(),
+            "--api-version looks like 7.1, got {v}"
+        );
+        org.api_version = v.clone();
+    }
     let config = SimConfig {
         seed: args.seed,
         orgs: vec![org],

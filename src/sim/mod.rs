@@ -34,6 +34,25 @@
 //! repositories / pushes / push commits / pull requests, builds / timeline, reporting work item
 //! revisions, work items batch and updates, recycle bin, TFVC changesets, hook subscriptions,
 //! notifications and notificationsquery. See [`rest`].
+//!
+//! # Behaviour worth knowing
+//!
+//! * **Determinism**: ids, names, activity and (with the default [`ClockMode::Fixed`]) times follow
+//!   from `seed`; [`ClockMode::Wall`] dates changes with the real time (what `ado-ingest sim` uses).
+//! * **Actions and changes**: [`Simulator::generate`] performs actions (one step of a push, a pull
+//!   request, a pipeline run, a TFVC check-in or a work item); each raises one or more hook events,
+//!   and every event is one [`TruthEntry`] with its normalized type and identity (SPEC §2).
+//! * **Delivery** ([`delivery`]): transient 408/502/503/504/timeouts → 8 retries after 1, 2, 4, 8,
+//!   16, 32, 60, 60 s; any other failure → `onProbation` (new events dropped, the failed
+//!   notification retried after 20 min … 15 h, then `disabledBySystem`); 410 → `disabledBySystem`.
+//!   All delays are multiplied by `time_scale`. A PUT with `status: enabled` (or
+//!   [`Simulator::set_subscription_status`]) re-enables and retries at once.
+//! * **Subscriptions** follow Azure DevOps' defaults: without `projectId` a subscription gets
+//!   `minimal` resources and no messages unless `resourceDetailsToSend`/`messagesToSend` say
+//!   otherwise ([`Simulator::subscribe_all`] asks for everything).
+//! * **REST**: `api-version` above the collection's ([`OrgSpec::api_version`]) gets the real 400
+//!   "out of range … supports is X"; a [`RateLimit`] produces `X-RateLimit-*`, delays and 429 +
+//!   `Retry-After`; [`RestFaults`] injects 500/503.
 
 pub mod activity;
 pub mod cli;

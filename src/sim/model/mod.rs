@@ -63,6 +63,8 @@ pub struct Project {
 pub struct Org {
     pub name: String,
     pub style: UrlStyle,
+    /// Highest REST api-version served, `(major, minor)`.
+    pub api_version: (u32, u32),
     /// `resourceContainers.collection.id` (the tenant key) and `connectionData.instanceId`.
     pub collection_id: String,
     /// Account id (Services) or server id (Server).

@@ -19,6 +19,9 @@ pub struct OrgSpec {
     pub projects: usize,
     pub repos_per_project: usize,
     pub people: usize,
+    /// Highest REST api-version served (`major.minor`): Services 7.2, Azure DevOps Server 2022.1
+    /// 7.1, Server 2020 6.0 … Requests for a higher version get Azure DevOps' 400 "out of range".
+    pub api_version: String,
 }
 
 impl OrgSpec {
@@ -29,15 +32,25 @@ impl OrgSpec {
             projects: 3,
             repos_per_project: 2,
             people: 8,
+            api_version: "7.2".into(),
         }
     }
 
+    /// An Azure DevOps Server 2022.1 collection (api-version up to 7.1).
     pub fn server(collection: impl Into<String>) -> Self {
         Self {
             style: UrlStyle::Server,
+            api_version: "7.1".into(),
             ..Self::services(collection)
         }
     }
+}
+
+/// `7.1`, `7.1-preview`, `7.1-preview.2` → (7, 1).
+pub fn parse_api_version(v: &str) -> Option<(u32, u32)> {
+    let number = v.trim().split('-').next()?;
+    let (major, minor) = number.split_once('.').unwrap_or((number, "0"));
+    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 const PROJECT_NAMES: &[&str] = &[
@@ -170,6 +183,7 @@ pub fn build_org(
     Org {
         name: spec.name.clone(),
         style: spec.style,
+        api_version: parse_api_version(&spec.api_version).unwrap_or((7, 1)),
         collection_id: rng.guid(),
         host_id: rng.guid(),
         base_url,

@@ -7,6 +7,7 @@ use base64::Engine;
 
 use super::{ApiError, add_headers};
 use crate::sim::model::UrlStyle;
+use crate::sim::model::seed::parse_api_version;
 use crate::sim::ratelimit::Verdict;
 use crate::sim::shared::Shared;
 
@@ -170,4 +171,35 @@ pub(super) async fn admit(
         Some(resp) => Err(resp),
         None => Ok(extra),
     }
+}
+
+/// Checks `api-version` against what the collection serves, with Azure DevOps' messages (a
+/// client negotiating the version reads "supports is X" from the 400).
+pub(super) fn api_version(
+    shared: &Shared,
+    org: usize,
+    requested: Option<&String>,
+) -> Result<Option<(u32, u32)>, ApiError> {
+    let Some(raw) = requested.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let version = parse_api_version(raw).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "VssInvalidApiVersionException",
+            format!("The api-version '{raw}' is not valid. Specify it as major.minor, e.g. 7.1 or 7.1-preview.1."),
+        )
+    })?;
+    let max = shared.world().orgs[org].api_version;
+    if version > max {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "VssVersionOutOfRangeException",
+            format!(
+                "The requested REST API version of {raw} is out of range for this server. The latest REST API version this server supports is {}.{}.",
+                max.0, max.1
+            ),
+        ));
+    }
+    Ok(Some(version))
 }

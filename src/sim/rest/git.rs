@@ -7,7 +7,7 @@ use super::{ApiError, ApiResult, Req, get_only, list, ok};
 use crate::sim::model::git::PrStatus;
 use crate::sim::model::{Org, Repo};
 use crate::sim::render::git::{RepoFlavor, commit_rest, push_get, push_list_item, repository};
-use crate::sim::render::pr::{PrFlavor, pull_request};
+use crate::sim::render::pr::{PrFlavor, pull_request, thread_rest};
 
 fn find_repo(org: &Org, req: &Req, name_or_id: &str) -> Result<usize, ApiError> {
     org.repos
@@ -82,6 +82,20 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
                 })?;
             ok(pull_request(org, pr, PrFlavor::Get))
         }
+        ["repositories", r, "pullrequests", id, "threads"] => {
+            let repo = find_repo(org, req, r)?;
+            let pr = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| org.prs.iter().find(|p| p.id == n && p.repo == repo))
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "TF401180: The requested pull request was not found: {id}."
+                    ))
+                })?;
+            let threads = pr.threads.iter().map(|t| thread_rest(org, pr, t)).collect();
+            ok(list(threads))
+        }
         ["repositories", r, "pullrequests"] => {
             let repo = find_repo(org, req, r)?;
             pull_requests(org, req, Some(repo))
@@ -145,10 +159,21 @@ fn pull_requests(org: &Org, req: &Req, repo: Option<usize>) -> ApiResult {
             )));
         }
     };
-    let min = opt_time(req, "searchCriteria.minTime")?;
-    let max = opt_time(req, "searchCriteria.maxTime")?;
+    // The time-range criteria exist from api-version 7.1 (Server 2022.1); older versions ignore them.
+    let time_filters = req.api_version.is_none_or(|v| v >= (7, 1));
+    let min = if time_filters {
+        opt_time(req, "searchCriteria.minTime")?
+    } else {
+        None
+    };
+    let max = if time_filters {
+        opt_time(req, "searchCriteria.maxTime")?
+    } else {
+        None
+    };
     let closed_range = match req
         .q("searchCriteria.queryTimeRangeType")
+        .filter(|_| time_filters)
         .map(str::to_ascii_lowercase)
         .as_deref()
     {

@@ -57,6 +57,8 @@ pub(crate) struct Req {
     /// Query parameters; names lowercased.
     pub query: BTreeMap<String, String>,
     pub body: Bytes,
+    /// The `api-version` asked for, `(major, minor)`; None when absent (the latest is served).
+    pub api_version: Option<(u32, u32)>,
 }
 
 impl Req {
@@ -165,16 +167,22 @@ async fn handle(
         Ok(extra) => extra,
         Err(resp) => return resp,
     };
+    let query: BTreeMap<String, String> = query
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    let api_version = match gate::api_version(&shared, org, query.get("api-version")) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     let req = Req {
         method,
         org,
         project,
         segs,
-        query: query
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect(),
+        query,
         body,
+        api_version,
     };
     let mut resp = match dispatch(&shared, &req) {
         Ok(r) => r,
