@@ -58,7 +58,11 @@ async fn a_job_runs_to_success_and_its_progress_is_persisted_while_it_runs() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.state, JobState::Queued);
+    // (The scheduler may have started it already.)
+    assert!(
+        matches!(stored.state, JobState::Queued | JobState::Running),
+        "{stored:#?}"
+    );
     assert_eq!(stored.progress.len(), 2);
 
     engine.release(2);

@@ -2,6 +2,7 @@
 //! [`NAMESPACE`]) and shown by `GET /admin/backfills/{id}`.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -116,9 +117,8 @@ impl JobRecord {
         t
     }
 
-    /// Durably writes the record (stamping `updated_at`).
-    pub async fn save(&mut self, store: &dyn Store) -> Result<(), StoreError> {
-        self.updated_at = Utc::now();
+    /// Durably writes the record as it is (callers stamp `updated_at` when they change it).
+    pub async fn save(&self, store: &dyn Store) -> Result<(), StoreError> {
         let json = serde_json::to_string(self)
             .map_err(|e| StoreError::Backend(format!("cannot encode job {}: {e}", self.id)))?;
         store.put_state(NAMESPACE, &self.id, &json).await
@@ -154,9 +154,17 @@ fn decode(id: &str, json: &str) -> Option<JobRecord> {
     }
 }
 
-/// A new job id: creation time in milliseconds (so ids sort by age) and 32 random bits, in hex.
+/// A new job id: creation time in milliseconds, strictly increasing within the process (so ids
+/// sort by age, also for jobs created in the same millisecond), and 32 random bits, in hex.
 pub fn new_job_id(now: DateTime<Utc>) -> String {
-    let millis = u64::try_from(now.timestamp_millis()).unwrap_or_default();
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = u64::try_from(now.timestamp_millis()).unwrap_or_default();
+    let previous = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now.max(last + 1))
+        })
+        .unwrap_or(now);
+    let millis = now.max(previous + 1);
     let salt: u32 = rand::random();
     format!("{millis:012x}{salt:08x}")
 }

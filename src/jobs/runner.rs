@@ -111,7 +111,7 @@ impl JobRunner {
             return Err(JobsError::ShuttingDown);
         }
         let now = Utc::now();
-        let mut record = JobRecord::queued(new_job_id(now), spec, now);
+        let record = JobRecord::queued(new_job_id(now), spec, now);
         {
             let _write = self.inner.write.lock().await;
             record.save(self.inner.store.as_ref()).await?;
@@ -155,6 +155,7 @@ impl JobRunner {
         let _write = self.inner.write.lock().await;
         let record = self.inner.lock().get_mut(id).map(|a| {
             a.record.cancel_requested = true;
+            a.record.updated_at = Utc::now();
             if a.record.state == JobState::Queued {
                 a.record.state = JobState::Cancelled;
                 a.record.finished_at = Some(Utc::now());
@@ -166,15 +167,14 @@ impl JobRunner {
             // Finished (or unknown): answered as stored, never changed.
             return Ok(JobRecord::load(self.inner.store.as_ref(), id).await?);
         };
-        let mut saved = record.clone();
-        saved.save(self.inner.store.as_ref()).await?;
-        if saved.state.is_final() {
+        record.save(self.inner.store.as_ref()).await?;
+        if record.state.is_final() {
             self.inner.lock().remove(id);
             metrics::counter!("ado_ingest_backfill_jobs_total", "state" => "cancelled")
                 .increment(1);
         }
-        tracing::info!(job = id, state = %saved.state, "backfill cancel requested");
-        Ok(Some(saved))
+        tracing::info!(job = id, state = %record.state, "backfill cancel requested");
+        Ok(Some(record))
     }
 
     /// Queued and running jobs held by this runner.
@@ -208,6 +208,7 @@ impl Inner {
             if record.state.is_final() {
                 continue;
             }
+            record.updated_at = Utc::now();
             if record.cancel_requested {
                 record.state = JobState::Cancelled;
                 record.finished_at = Some(Utc::now());
@@ -337,7 +338,10 @@ impl Inner {
     /// Writes the job's live record; a failed write is logged and retried at the next one.
     async fn persist(&self, id: &str) {
         let _write = self.write.lock().await;
-        let Some(mut record) = self.lock().get(id).map(|a| a.record.clone()) else {
+        let Some(record) = self.lock().get_mut(id).map(|a| {
+            a.record.updated_at = Utc::now();
+            a.record.clone()
+        }) else {
             return;
         };
         if let Err(e) = record.save(self.store.as_ref()).await {
@@ -354,8 +358,9 @@ impl Inner {
         cancel: &CancellationToken,
     ) {
         let _write = self.write.lock().await;
-        let Some(mut record) = self.lock().get_mut(id).map(|a| {
+        let Some(record) = self.lock().get_mut(id).map(|a| {
             let r = &mut a.record;
+            r.updated_at = Utc::now();
             if let Ok(progress) = &result {
                 r.progress
                     .extend(progress.iter().map(|(s, p)| (*s, p.clone())));
