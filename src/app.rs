@@ -24,6 +24,18 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    run_with(config, listener, shutdown, |_| {}).await
+}
+
+/// [`run`], handing the organizations' reconcilers (the ones the periodic loops run) to `started`
+/// once they exist, before the server accepts requests: embedders and tests use them for
+/// [`Reconciler::run_once`], backfills and status.
+pub async fn run_with(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    started: impl FnOnce(&Reconcilers) + Send,
+) -> anyhow::Result<()> {
     config.validate_for_serve()?;
     let config = Arc::new(config);
     let store = store::open(&config.store, config.outbox_max)
@@ -47,6 +59,7 @@ pub async fn run(
 
     let reconcile_stop = CancellationToken::new();
     let reconcilers = start_reconcilers(&config, &store)?;
+    started(&reconcilers);
     let reconciler_tasks: Vec<_> = reconcilers
         .iter()
         .map(|r| tokio::spawn(r.clone().run(reconcile_stop.clone())))

@@ -54,6 +54,13 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
             let mut resource = cs.clone();
             if let Some(m) = resource.as_object_mut() {
                 m.insert("teamProjectIds".into(), json!(ids));
+                // The hook's changeset summary has whole seconds; REST adds the fraction.
+                if let Some(t) = time_of(cs, "createdDate") {
+                    m.insert(
+                        "createdDate".into(),
+                        json!(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                    );
+                }
             }
             events.extend(
                 w.ctx

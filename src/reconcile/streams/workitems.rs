@@ -93,9 +93,17 @@ impl RevisionCache {
 pub(crate) struct Cursor {
     #[serde(default)]
     pub tokens: BTreeMap<String, String>,
-    /// Project id → (work item id → rev at deletion).
+    /// Project id → (work item id → the item as deleted: restoring brings back exactly that).
     #[serde(default)]
-    pub bin: BTreeMap<String, BTreeMap<i64, i64>>,
+    pub bin: BTreeMap<String, BTreeMap<i64, Binned>>,
+}
+
+/// A work item in the recycle bin at the last look.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Binned {
+    pub rev: i64,
+    #[serde(default)]
+    pub fields: Value,
 }
 
 pub(crate) async fn walk(w: &mut Walk<'_>, cache: &RevisionCache) -> Result<(), ReconcileError> {
@@ -111,7 +119,7 @@ pub(crate) async fn walk(w: &mut Walk<'_>, cache: &RevisionCache) -> Result<(), 
     for scope in scopes {
         revisions(w, cache, &mut cursor, scope, &mut touched).await?;
     }
-    recycle::walk(w, cache, &mut cursor, &touched).await
+    recycle::walk(w, &mut cursor, &touched).await
 }
 
 /// Follows the reporting API from the scope's token (or the window start) to the last batch.

@@ -22,6 +22,7 @@ pub(super) struct Run<'a> {
     pipeline: Value,
     links: Value,
     url: String,
+    base_url: String,
 }
 
 impl<'a> Run<'a> {
@@ -56,6 +57,7 @@ impl<'a> Run<'a> {
             pipeline,
             links,
             url: format!("{project_base}/_apis/Pipelines/{def_id}/runs/{id}"),
+            base_url: ctx.base_url.clone(),
         }
     }
 
@@ -64,9 +66,15 @@ impl<'a> Run<'a> {
         let b = self.build;
         let mut pairs = Vec::new();
         if with_links {
-            let mut links = self.links.clone();
-            links["self"] = json!({"href": self.url});
-            links["pipeline"] = json!({"href": self.pipeline["url"]});
+            // The run-state event's links name the project by id (unlike the stage/job links).
+            let def = self.pipeline["id"].as_i64().unwrap_or_default();
+            let project_base = format!("{}{}", self.base_url, self.project.id);
+            let links = json!({
+                "self": {"href": self.url},
+                "web": self.links["web"],
+                "pipeline.web": {"href": format!("{project_base}/_build/definition?definitionId={def}")},
+                "pipeline": {"href": self.pipeline["url"]},
+            });
             pairs.push(("_links", links));
         }
         pairs.push(("pipeline", self.pipeline.clone()));

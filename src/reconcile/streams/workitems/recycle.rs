@@ -13,13 +13,12 @@ use serde_json::{Value, json};
 use super::super::super::ReconcileError;
 use super::super::super::ctx::{Ctx, seg, values};
 use super::super::super::walk::{Mode, Walk};
-use super::{Cursor, RevisionCache, requested_fields};
+use super::{Binned, Cursor};
 use crate::normalize::NormalizedEvent;
 use crate::normalize::extract::as_int;
 
 pub(super) async fn walk(
     w: &mut Walk<'_>,
-    cache: &RevisionCache,
     cursor: &mut Cursor,
     touched: &HashSet<i64>,
 ) -> Result<(), ReconcileError> {
@@ -39,37 +38,42 @@ pub(super) async fn walk(
             Mode::Periodic => cursor.bin.get(&project.id).cloned(),
             Mode::Window { .. } => None,
         };
-        let mut next: BTreeMap<i64, i64> = BTreeMap::new();
-        let mut fetch: Vec<(i64, Option<i64>)> = Vec::new();
+        let mut next: BTreeMap<i64, Binned> = BTreeMap::new();
+        let mut fetch: Vec<(i64, Option<Binned>)> = Vec::new();
         for id in &binned {
             match previous.as_ref().and_then(|p| p.get(id)) {
-                Some(rev) if !touched.contains(id) => {
-                    next.insert(*id, *rev);
+                Some(b) if !touched.contains(id) => {
+                    next.insert(*id, b.clone());
                 }
-                old => fetch.push((*id, old.copied())),
+                old => fetch.push((*id, old.cloned())),
             }
         }
         let details = deleted_items(w.ctx, &project.id, &fetch).await?;
         let mut events = Vec::new();
-        let mut restored: Vec<(i64, i64)> = Vec::new();
-        for (id, old_rev, detail) in details {
+        let mut restored: Vec<(i64, Binned)> = Vec::new();
+        for (id, old, detail) in details {
             let Some(item) = detail.get("resource").filter(|r| r.is_object()) else {
                 continue;
             };
             let Some(rev) = item.get("rev").and_then(as_int) else {
                 continue;
             };
-            next.insert(id, rev);
-            if old_rev == Some(rev) {
-                continue;
-            }
-            if let Some(old) = old_rev {
-                restored.push((id, old));
+            let fields = item.get("fields").cloned().unwrap_or(Value::Null);
+            next.insert(
+                id,
+                Binned {
+                    rev,
+                    fields: fields.clone(),
+                },
+            );
+            match old {
+                Some(o) if o.rev == rev => continue,
+                Some(o) => restored.push((id, o)),
+                None => {}
             }
             let deleted_at = detail.get("deletedDate").and_then(Value::as_str);
             let at = super::super::time_of(&detail, "deletedDate");
             if at.is_none_or(|t| w.mode.contains(t)) {
-                let fields = item.get("fields").cloned().unwrap_or(Value::Null);
                 let resource = json!({"id": id, "rev": rev, "fields": fields});
                 events.extend(w.ctx.normalize(
                     "workitem.deleted",
@@ -84,10 +88,10 @@ pub(super) async fn walk(
             restored.extend(
                 prev.iter()
                     .filter(|(id, _)| !binned.contains(id))
-                    .map(|(id, rev)| (*id, *rev)),
+                    .map(|(id, b)| (*id, b.clone())),
             );
         }
-        events.extend(restore_events(w.ctx, cache, &project.id, &restored).await?);
+        events.extend(restore_events(w.ctx, &project.id, &restored).await?);
         cursor.bin.insert(project.id.clone(), next);
         w.commit(events, binned.len() as u64, &*cursor).await?;
     }
@@ -98,9 +102,9 @@ pub(super) async fn walk(
 async fn deleted_items(
     ctx: &Ctx,
     project: &str,
-    items: &[(i64, Option<i64>)],
-) -> Result<Vec<(i64, Option<i64>, Value)>, ReconcileError> {
-    futures::stream::iter(items.iter().copied())
+    items: &[(i64, Option<Binned>)],
+) -> Result<Vec<(i64, Option<Binned>, Value)>, ReconcileError> {
+    futures::stream::iter(items.iter().cloned())
         .map(|(id, old)| async move {
             let path = format!("{}/_apis/wit/recyclebin/{id}", seg(project));
             match ctx.client.get(&path).await {
@@ -116,37 +120,24 @@ async fn deleted_items(
         .await
 }
 
-/// `workitem.restored` for items that left the bin and still exist (one batch call per 200).
+/// `workitem.restored` for items that left the bin and still exist (one batch call per 200 to
+/// tell restored from destroyed). The item comes back as it was deleted (same rev and fields).
 async fn restore_events(
     ctx: &Ctx,
-    cache: &RevisionCache,
     project: &str,
-    items: &[(i64, i64)],
+    items: &[(i64, Binned)],
 ) -> Result<Vec<NormalizedEvent>, ReconcileError> {
     let mut events = Vec::new();
     for chunk in items.chunks(200) {
         let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        let body = json!({"ids": ids, "fields": requested_fields(), "errorPolicy": "omit"});
+        let body = json!({"ids": ids, "fields": ["System.Id"], "errorPolicy": "omit"});
         let resp = ctx.post("_apis/wit/workitemsbatch", &body).await?;
-        for live in values(&resp).iter().filter(|v| v.is_object()) {
-            let Some(id) = live.get("id").and_then(as_int) else {
-                continue;
-            };
-            let Some((_, rev)) = chunk.iter().find(|(i, _)| *i == id) else {
-                continue;
-            };
-            // The item as restored: its revision `rev` (restoring adds no revision). The live item
-            // is that revision unless it was edited since; then the cached row, if any.
-            let fields = if live.get("rev").and_then(as_int) == Some(*rev) {
-                live.get("fields").cloned()
-            } else {
-                cache
-                    .latest(id)
-                    .filter(|r| r.get("rev").and_then(as_int) == Some(*rev))
-                    .and_then(|r| r.get("fields").cloned())
-                    .or_else(|| live.get("fields").cloned())
-            };
-            let resource = json!({"id": id, "rev": rev, "fields": fields.unwrap_or(Value::Null)});
+        let live: Vec<i64> = values(&resp)
+            .iter()
+            .filter_map(|v| v.get("id").and_then(as_int))
+            .collect();
+        for (id, b) in chunk.iter().filter(|(id, _)| live.contains(id)) {
+            let resource = json!({"id": id, "rev": b.rev, "fields": b.fields});
             events.extend(ctx.normalize(
                 "workitem.restored",
                 "1.0",
