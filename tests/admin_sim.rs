@@ -342,3 +342,84 @@ async fn backfill_through_the_admin_api(seed: u64, known_gap: &[&str]) {
     tap.cleanup(&exchange).await;
     sim.shutdown().await;
 }
+
+/// `ado-ingest backfill` without `--server`: the real binary on a configuration file runs the
+/// reconciler in-process, publishes through its own publisher and drains the outbox before exiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_process_command_backfills_publishes_and_drains_the_outbox() {
+    let sim = start_sim(23).await;
+    sim.generate(&ActivitySpec::new(40)).unwrap();
+    sim.settle(Duration::from_secs(30)).await.unwrap();
+    let truth = truth_ids(&sim);
+    let org = org_config(&sim);
+    let exchange = unique("admin-cli");
+
+    // The exchange must exist before the tap can be bound; the command's publisher declares the
+    // same topology again.
+    let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    ado_ingest::publish::declare_topology(&ch, &exchange, false)
+        .await
+        .unwrap();
+    let mut tap = Tap::bind(&exchange).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.sqlite");
+    let config = dir.path().join("ado-ingest.toml");
+    let toml = format!(
+        "store = {store:?}\nexchange = {exchange:?}\namqp_url = {AMQP_URL:?}\n\
+         [publish]\ninclude_raw = false\n[reconcile]\npage_size = 25\n\
+         [[organizations]]\nurl = {:?}\npat = {:?}\n",
+        org.url,
+        sim.pat(),
+        store = store.display().to_string(),
+    );
+    std::fs::write(&config, toml).unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(240),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_ado-ingest"))
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "backfill",
+                "--org",
+                &org.name(),
+                "--since",
+                "2000-01-01T00:00:00Z",
+            ])
+            .env_remove("ADO_INGEST_CONFIG")
+            .env_remove("ADO_INGEST_ADMIN_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("the command finishes")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("running in-process") && stderr.contains(" succeeded in "),
+        "{stderr}"
+    );
+
+    let published = tap.drain(Duration::from_secs(2)).await;
+    check_against_truth(&published, &truth, KNOWN_GAP);
+    // Everything it stored reached the broker before it exited, and its counters say so.
+    let store = ado_ingest::store::open(&store.display().to_string(), 1000)
+        .await
+        .unwrap();
+    assert_eq!(store.outbox_depth().await.unwrap(), 0);
+    let jobs = ado_ingest::jobs::JobRecord::list(store.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].state, ado_ingest::jobs::JobState::Succeeded);
+    assert_eq!(jobs[0].totals().events_published, published.len() as u64);
+    assert_eq!(jobs[0].totals().errors, 0);
+
+    let _ = conn.close(200, "bye".into()).await;
+    tap.cleanup(&exchange).await;
+    sim.shutdown().await;
+}
