@@ -2,8 +2,9 @@
 //! token stored as the watermark) give every `(id, rev)`: rev 1 is `workitem.created`, every other
 //! rev a `workitem.updated` (diffed against the previous revision, or — when that revision was not
 //! seen by this process — taken from `workitems/{id}/updates`), and a revision carrying
-//! `System.History` also a `workitem.commented`. Deletions and restores change no revision: they are
-//! found by diffing each project's recycle bin against the last look (see `recycle`).
+//! `System.History` also a `workitem.commented`. Link-only updates and deletions/restores change no
+//! revision: the links report names the items to read updates of (see `links`), and each project's
+//! recycle bin is diffed against the last look (see `recycle`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -21,10 +22,9 @@ use crate::normalize::extract::{as_int, str_at};
 use crate::normalize::rest_shapes::workitem_update_from_revisions;
 use crate::normalize::workitem::TRACKED_FIELDS;
 
+mod links;
 mod recycle;
 
-/// Rows per reporting page (the server may return fewer; the token is followed either way).
-const REPORTING_PAGE: u32 = 1000;
 /// Items whose last revision the cache keeps before it starts over (bounds memory).
 const CACHE_LIMIT: usize = 250_000;
 
@@ -93,6 +93,13 @@ impl RevisionCache {
 pub(crate) struct Cursor {
     #[serde(default)]
     pub tokens: BTreeMap<String, String>,
+    /// Links-report token per scope.
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
+    /// Items whose links changed while they were in the recycle bin (their updates cannot be
+    /// read then): id → earliest such change, retried every pass until the item is back or gone.
+    #[serde(default)]
+    pub links_pending: BTreeMap<i64, chrono::DateTime<chrono::Utc>>,
     /// Project id → (work item id → the item as deleted: restoring brings back exactly that).
     #[serde(default)]
     pub bin: BTreeMap<String, BTreeMap<i64, Binned>>,
@@ -117,7 +124,8 @@ pub(crate) async fn walk(w: &mut Walk<'_>, cache: &RevisionCache) -> Result<(), 
     // was restored and deleted again).
     let mut touched: HashSet<i64> = HashSet::new();
     for scope in scopes {
-        revisions(w, cache, &mut cursor, scope, &mut touched).await?;
+        revisions(w, cache, &mut cursor, scope.clone(), &mut touched).await?;
+        links::walk(w, &mut cursor, scope).await?;
     }
     recycle::walk(w, &mut cursor, &touched).await
 }
@@ -145,8 +153,10 @@ async fn revisions(
         if w.cancel.is_cancelled() {
             return Err(ReconcileError::Cancelled);
         }
-        let mut path =
-            format!("{prefix}_apis/wit/reporting/workitemrevisions?$maxPageSize={REPORTING_PAGE}");
+        let mut path = format!(
+            "{prefix}_apis/wit/reporting/workitemrevisions?$maxPageSize={}",
+            w.ctx.config.page_size.max(1)
+        );
         match (cursor.tokens.get(&key), w.mode) {
             (Some(t), _) => path.push_str(&format!("&continuationToken={}", seg(t))),
             (None, Mode::Window { since, .. }) => {
@@ -300,7 +310,7 @@ fn field_update(updates: &[Value], rev: i64) -> Option<Value> {
 }
 
 /// A REST update with the revision it produced, as the hook's `revision`.
-fn with_revision(mut update: Value, item: &Value) -> Value {
+pub(super) fn with_revision(mut update: Value, item: &Value) -> Value {
     if let Some(m) = update.as_object_mut() {
         m.insert("revision".into(), item.clone());
     }
@@ -309,7 +319,10 @@ fn with_revision(mut update: Value, item: &Value) -> Value {
 
 /// `workitems/{id}/updates` of each item (all pages), concurrently; items that no longer exist
 /// (deleted) are left out.
-async fn fetch_updates(ctx: &Ctx, ids: &[i64]) -> Result<HashMap<i64, Vec<Value>>, ReconcileError> {
+pub(super) async fn fetch_updates(
+    ctx: &Ctx,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<Value>>, ReconcileError> {
     let concurrency = ctx.concurrency;
     futures::stream::iter(ids.iter().copied())
         .map(|id| async move {

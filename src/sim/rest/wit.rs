@@ -16,6 +16,7 @@ use crate::sim::render::wit::{update_rest, work_item_rest};
 pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
     match path {
         ["reporting", "workitemrevisions"] => revisions(org, req),
+        ["reporting", "workitemlinks"] => super::wit_links::links(org, req),
         ["workitemsbatch"] => {
             if req.method != Method::POST {
                 return Err(ApiError::bad_request("workitemsbatch is a POST."));
