@@ -358,8 +358,10 @@ impl Inner {
         cancel: &CancellationToken,
     ) {
         let _write = self.write.lock().await;
-        let Some(record) = self.lock().get_mut(id).map(|a| {
-            let r = &mut a.record;
+        // Worked out on a copy and shown only once durable, so a final state seen through the API
+        // is the stored one.
+        let Some(record) = self.lock().get(id).map(|a| {
+            let mut r = a.record.clone();
             r.updated_at = Utc::now();
             if let Ok(progress) = &result {
                 r.progress
@@ -385,21 +387,29 @@ impl Inner {
             if state.is_final() {
                 r.finished_at = Some(Utc::now());
             }
-            r.clone()
+            r
         }) else {
             return;
         };
-        match record.save(self.store.as_ref()).await {
-            Ok(()) => {}
-            Err(e) => {
-                // Left active with its state: GET still shows it; a restart re-runs it from its
-                // last persisted cursors (duplicates are skipped by id).
-                tracing::error!(job = id, error = %e, "cannot persist the end of a backfill job");
-                return;
+        let saved = record.save(self.store.as_ref()).await;
+        {
+            let mut active = self.lock();
+            match &saved {
+                Ok(()) if record.state.is_final() => {
+                    active.remove(id);
+                }
+                _ => {
+                    // Not durable: shown as it ended, but a restart re-runs it from its last
+                    // persisted cursors (pages done twice only yield duplicates).
+                    if let Some(a) = active.get_mut(id) {
+                        a.record = record.clone();
+                    }
+                }
             }
         }
-        if record.state.is_final() {
-            self.lock().remove(id);
+        if let Err(e) = saved {
+            tracing::error!(job = id, error = %e, "cannot persist the end of a backfill job");
+            return;
         }
         let totals = record.totals();
         tracing::info!(
