@@ -9,8 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::health::Health;
-use crate::http::{AppState, auth::HookAuthenticator, router};
+use crate::http::{AppState, admin::AdminState, auth::HookAuthenticator, router};
+use crate::jobs::{JobRunner, RunnerSettings};
 use crate::publish::{self, PublisherSettings};
+use crate::reconcile::{Reconciler, Reconcilers};
 use crate::store::{self, Store};
 use crate::telemetry;
 
@@ -21,6 +23,18 @@ pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    run_with(config, listener, shutdown, |_| {}).await
+}
+
+/// [`run`], handing the organizations' reconcilers (the ones the periodic loops run) to `started`
+/// once they exist, before the server accepts requests: embedders and tests use them for
+/// [`Reconciler::run_once`], backfills and status.
+pub async fn run_with(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    started: impl FnOnce(&Reconcilers) + Send,
 ) -> anyhow::Result<()> {
     config.validate_for_serve()?;
     let config = Arc::new(config);
@@ -43,19 +57,50 @@ pub async fn run(
         shutdown.clone(),
     ));
 
+    let reconcile_stop = CancellationToken::new();
+    let reconcilers = start_reconcilers(&config, &store)?;
+    started(&reconcilers);
+    let reconciler_tasks: Vec<_> = reconcilers
+        .iter()
+        .map(|r| tokio::spawn(r.clone().run(reconcile_stop.clone())))
+        .collect();
+
+    // Backfill jobs: unfinished ones from a previous run resume from their cursors.
+    let jobs_stop = CancellationToken::new();
+    let jobs = JobRunner::start(
+        store.clone(),
+        config.organizations.clone(),
+        Arc::new(reconcilers.clone()),
+        RunnerSettings::default(),
+        jobs_stop.clone(),
+    )
+    .await
+    .context("cannot load the backfill jobs")?;
+
     let state = AppState {
         config: config.clone(),
         store,
         health,
         metrics: telemetry::metrics_handle(),
         auth: HookAuthenticator::new(&config.hook_credentials, config.allow_anonymous_hooks),
+        admin: AdminState::new(&config.admin_token, jobs.clone(), reconcilers),
     };
     let addr = listener.local_addr()?;
     tracing::info!(%addr, exchange = %config.exchange, store = %config.store, "ado-ingest serving");
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
-    tracing::info!("HTTP server stopped; draining the outbox");
+    tracing::info!("HTTP server stopped; stopping the reconcilers and draining the outbox");
+    // Reconcilers stop at the next page boundary; what they inserted is durable already.
+    reconcile_stop.cancel();
+    // Running backfills persist their cursors and stay queued for the next start.
+    jobs_stop.cancel();
+    jobs.stopped().await;
+    for task in reconciler_tasks {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "reconciler task failed");
+        }
+    }
     publisher_stop.cancel();
     if let Err(e) = publisher.await {
         tracing::error!(error = %e, "publisher task failed");
@@ -64,6 +109,28 @@ pub async fn run(
     served.context("HTTP server failed")?;
     tracing::info!("ado-ingest stopped");
     Ok(())
+}
+
+/// One reconciler per configured organization (their REST clients are built here, so a bad URL or
+/// credential setting fails start-up instead of every pass).
+fn start_reconcilers(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<Reconcilers> {
+    let list = config
+        .organizations
+        .iter()
+        .map(|org| {
+            Reconciler::new(
+                org.clone(),
+                store.clone(),
+                config.reconcile.clone(),
+                config.publish.include_raw,
+            )
+            .with_context(|| format!("cannot set up the reconciler of {}", org.name()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !list.is_empty() {
+        tracing::info!(organizations = list.len(), interval = ?config.reconcile.interval, "reconcilers starting");
+    }
+    Ok(Reconcilers::new(list))
 }
 
 /// Forgets seen ids older than the retention, hourly.

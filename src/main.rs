@@ -35,6 +35,8 @@ enum Command {
     Demo(ado_ingest::demo::DemoArgs),
     /// Run a simulated Azure DevOps organization (REST API + service hooks) on a port.
     Sim(ado_ingest::sim::cli::SimArgs),
+    /// Backfill an organization's changes since a time, in-process or through a server (`--server`).
+    Backfill(ado_ingest::cli::backfill::BackfillArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +90,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: `serve` would refuse to start: {e}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill(args) => {
+            // In-process needs the configuration; with --server it only supplies the admin token.
+            let config = Config::from_process_env(cli.config.as_deref());
+            let job = ado_ingest::cli::backfill::run(args, config).await?;
+            Ok(ExitCode::from(ado_ingest::cli::backfill::exit_code(
+                job.job.state,
+            )))
         }
     }
 }

@@ -1,7 +1,284 @@
 //! The reconciler: finds every change through the Azure DevOps REST API and sends it through the same
 //! normalize + store path as hooks, so what a hook already delivered is a duplicate and only what is
 //! missing gets published. Also runs manual backfills.
+//!
+//! # Entry points (used by `app::run`, the admin API and the `backfill` command)
+//!
+//! * [`Reconciler::new`] — one per configured organization (`[[organizations]]`), sharing the
+//!   service's [`Store`]. Cheap to clone: clones share the REST client, rate-limit state and status.
+//! * [`Reconciler::run`] — the periodic loop (every `reconcile.interval`), until cancelled.
+//! * [`Reconciler::run_once`] — one pass over every configured stream from its stored watermarks
+//!   (re-reading `reconcile.overlap` before them), then the failed-delivery replay.
+//! * [`Reconciler::backfill`] — a manual backfill of a window `[since, until)`; resumable from the
+//!   per-stream `cursor` of a [`JobProgress`]; reports progress after every durable page.
+//! * [`Reconciler::status`] — an [`OrgStatus`] snapshot for `GET /admin/status`.
+//! * [`Reconcilers`] — every organization's reconciler, found by name or URL.
+//!
+//! # Guarantees
+//!
+//! Every event goes through [`crate::normalize::normalize_resource`] with `origin = backfill` (or
+//! `replay` for failed notifications), the organization's collection id and base URL, and
+//! `org_override = organization name`, so ids and routing keys equal the hook path's. Each page's
+//! events are inserted into the store (new ids → outbox, known ids → duplicates, not published
+//! again) and only then is the page's watermark or cursor written: a crash between pages resumes
+//! from the last durable page, re-reading at most one page, which the seen ids absorb.
 
+mod ctx;
+mod pass;
+mod replay;
 pub mod spec;
+mod status;
+mod streams;
+mod walk;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::ado::{AdoError, ClientOptions, OrgClient};
+use crate::config::{OrganizationConfig, ReconcileConfig};
+use crate::store::{Store, StoreError};
 
 pub use spec::{BackfillSpec, JobProgress, StreamProgress};
+pub use status::{OrgStatus, StreamStatus};
+pub use walk::WATERMARK_NAMESPACE;
+
+/// The name under which [`OrgStatus::streams`] reports the failed-delivery replay.
+pub const REPLAY: &str = "notifications";
+
+/// Why a pass, a stream or a backfill failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Ado(#[from] AdoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A backfill request that cannot run as asked (the message says what to change).
+    #[error("invalid backfill request: {0}")]
+    InvalidSpec(String),
+    /// Azure DevOps answered with something the reconciler cannot read.
+    #[error("{org}: unexpected response from {route}: {message}")]
+    UnexpectedResponse {
+        org: String,
+        route: String,
+        message: String,
+    },
+    /// A stored watermark or a resume cursor that cannot be read (it is ignored next time).
+    #[error("unreadable cursor for {stream}: {message}")]
+    Cursor { stream: String, message: String },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// The reconciler of one organization; cheap to clone.
+#[derive(Clone)]
+pub struct Reconciler {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    org: OrganizationConfig,
+    client: OrgClient,
+    store: Arc<dyn Store>,
+    config: ReconcileConfig,
+    include_raw: bool,
+    status: status::StatusBoard,
+    /// Last revision per work item, so consecutive revisions diff without extra calls.
+    wi_cache: streams::workitems::RevisionCache,
+    /// One periodic pass at a time per organization (watermarks must not move backwards).
+    pass_lock: tokio::sync::Mutex<()>,
+}
+
+impl Reconciler {
+    /// A reconciler for a configured organization, with the production REST client settings
+    /// (`max_concurrency` from the organization).
+    pub fn new(
+        org: OrganizationConfig,
+        store: Arc<dyn Store>,
+        config: ReconcileConfig,
+        include_raw: bool,
+    ) -> Result<Self, ReconcileError> {
+        let client = OrgClient::new(&org, ClientOptions::for_org(&org))?;
+        Ok(Self::with_client(org, client, store, config, include_raw))
+    }
+
+    /// A reconciler with an explicit client (tests and benchmarks tune retries and timeouts).
+    pub fn with_client(
+        org: OrganizationConfig,
+        client: OrgClient,
+        store: Arc<dyn Store>,
+        config: ReconcileConfig,
+        include_raw: bool,
+    ) -> Self {
+        let status = status::StatusBoard::new(org.name(), org.url.clone());
+        Self {
+            inner: Arc::new(Inner {
+                org,
+                client,
+                store,
+                config,
+                include_raw,
+                status,
+                wi_cache: Default::default(),
+                pass_lock: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The organization's configured name (watermark keys, logs).
+    pub fn name(&self) -> String {
+        self.inner.org.name()
+    }
+
+    pub fn organization(&self) -> &OrganizationConfig {
+        &self.inner.org
+    }
+
+    /// The organization's REST client (shared with the reconciler).
+    pub fn client(&self) -> &OrgClient {
+        &self.inner.client
+    }
+
+    /// Whether `name_or_url` names this organization (name case-insensitively, or its URL).
+    pub fn matches(&self, name_or_url: &str) -> bool {
+        let wanted = name_or_url.trim().trim_end_matches('/');
+        self.name().eq_ignore_ascii_case(wanted)
+            || self
+                .inner
+                .org
+                .url
+                .trim()
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(wanted)
+    }
+
+    /// A snapshot for `GET /admin/status`.
+    pub fn status(&self) -> OrgStatus {
+        let mut s = self.inner.status.snapshot();
+        let now = Utc::now();
+        for st in s.streams.values_mut() {
+            st.lag_seconds = st
+                .last_success
+                .map(|t| (now - t).num_milliseconds() as f64 / 1000.0);
+        }
+        let c = self.inner.client.counters();
+        s.rest_calls = c.calls;
+        s.rest_retries = c.retries;
+        s.rest_throttled = c.throttled;
+        s
+    }
+
+    /// The periodic loop: a pass right away, then one every `reconcile.interval` (measured from
+    /// the start of the previous pass), until `shutdown` is cancelled. A pass in progress stops
+    /// at the next page boundary; its durable pages stay covered by the watermarks.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let interval = self.inner.config.interval;
+        loop {
+            let started = tokio::time::Instant::now();
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                result = self.run_once() => {
+                    if let Err(e) = result {
+                        tracing::warn!(org = %self.name(), error = %e, "reconcile pass failed; retrying next interval");
+                    }
+                }
+            }
+            let next = started + interval;
+            let next_wall = Utc::now()
+                + chrono::Duration::from_std(next - tokio::time::Instant::now())
+                    .unwrap_or_default();
+            self.inner.status.update(|s| s.next_pass = Some(next_wall));
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep_until(next) => {}
+            }
+        }
+        self.inner.status.update(|s| {
+            s.next_pass = None;
+            s.running = false;
+        });
+        tracing::info!(org = %self.name(), "reconciler stopped");
+    }
+
+    /// One pass: every configured stream from its stored watermark (minus the overlap), then the
+    /// failed-delivery replay. A stream that fails is recorded (its `errors`/`last_error`, the
+    /// status) and the others still run; the pass fails as a whole only when the organization
+    /// cannot be reached at all (credentials, negotiation) or the store fails.
+    pub async fn run_once(&self) -> Result<JobProgress, ReconcileError> {
+        let _one_at_a_time = self.inner.pass_lock.lock().await;
+        pass::periodic(&self.inner).await
+    }
+
+    /// A manual backfill of `spec` (its `organization` must be this one): walks the requested
+    /// streams (empty = the configured ones) over `[since, until)` (`until` default: now) through the
+    /// same normalize + store path, starting each stream from its `cursor` in `resume` when present
+    /// (streams already `done` in `resume` are skipped). After every durable page `progress` is
+    /// called with the whole job's progress (persist it to resume after a crash; the cursors only
+    /// ever point after durable pages). Watermarks of the periodic loop are not touched. On
+    /// cancellation returns `Ok` with unfinished streams `done = false`. A stream that fails is
+    /// recorded in its progress (`errors`, `last_error`) and the others still run.
+    pub async fn backfill<P>(
+        &self,
+        spec: &BackfillSpec,
+        progress: P,
+        resume: JobProgress,
+        cancel: CancellationToken,
+    ) -> Result<JobProgress, ReconcileError>
+    where
+        P: FnMut(&JobProgress) + Send,
+    {
+        if !self.matches(&spec.organization) {
+            return Err(ReconcileError::InvalidSpec(format!(
+                "organization {:?} is not {} ({})",
+                spec.organization,
+                self.name(),
+                self.inner.org.url
+            )));
+        }
+        pass::backfill(&self.inner, spec, progress, resume, cancel).await
+    }
+}
+
+impl std::fmt::Debug for Reconciler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconciler")
+            .field("org", &self.name())
+            .field("url", &self.inner.org.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every configured organization's reconciler (what `serve` runs and the admin API looks up).
+#[derive(Debug, Clone, Default)]
+pub struct Reconcilers {
+    list: Vec<Reconciler>,
+}
+
+impl Reconcilers {
+    pub fn new(list: Vec<Reconciler>) -> Self {
+        Self { list }
+    }
+
+    /// The reconciler of an organization given by name (case-insensitive) or URL.
+    pub fn find(&self, name_or_url: &str) -> Option<&Reconciler> {
+        self.list.iter().find(|r| r.matches(name_or_url))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Reconciler> {
+        self.list.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Every organization's status, in configuration order.
+    pub fn statuses(&self) -> Vec<OrgStatus> {
+        self.list.iter().map(Reconciler::status).collect()
+    }
+}

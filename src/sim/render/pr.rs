@@ -255,3 +255,44 @@ pub fn comment_event_v1(org: &Org, pr: &PullRequest, thread: &PrThread, c: &PrCo
         "_links": links,
     })
 }
+
+/// One thread of `GET …/pullRequests/{id}/threads` with its comments.
+pub fn thread_rest(org: &Org, pr: &PullRequest, thread: &PrThread) -> Value {
+    let repo = &org.repos[pr.repo];
+    let thread_url = format!("{}/threads/{}", pr_url(org, repo, pr), thread.id);
+    let comments: Vec<Value> = thread
+        .comments
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "parentCommentId": c.parent_id,
+                "author": identity(org, &org.people[c.author]),
+                "content": c.content,
+                "publishedDate": ts(c.published),
+                "lastUpdatedDate": ts(c.updated),
+                "lastContentUpdatedDate": ts(c.updated),
+                "commentType": "text",
+                "usersLiked": [],
+                "_links": comment_links(org, repo, pr, thread, c),
+            })
+        })
+        .collect();
+    let first = thread.comments.first();
+    let last = thread.comments.iter().map(|c| c.updated).max();
+    json!({
+        "id": thread.id,
+        "publishedDate": first.map(|c| ts(c.published)),
+        "lastUpdatedDate": last.map(ts),
+        "comments": comments,
+        "status": "active",
+        "threadContext": null,
+        "properties": {},
+        "identities": null,
+        "isDeleted": false,
+        "_links": {
+            "self": href(thread_url),
+            "repository": href(repo_url(org, repo)),
+        },
+    })
+}

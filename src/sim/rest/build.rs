@@ -70,6 +70,7 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
     };
     match path {
         ["builds"] => builds(org, req, project),
+        ["definitions"] => definitions(org, req, project),
         ["builds", id] => ok(build(org, find(id)?, BuildFlavor::Rest)),
         ["builds", id, "timeline"] | ["builds", id, "timeline", _] => ok(timeline(org, find(id)?)),
         _ => Err(ApiError::not_found(
@@ -150,4 +151,38 @@ fn builds(org: &Org, req: &Req, project: usize) -> ApiResult {
         .map(|(b, _)| build(org, b, BuildFlavor::Rest))
         .collect();
     ok_with_token(list(values), token)
+}
+
+/// `GET {project}/build/definitions`: definition references; with `includeAllProperties=true` also
+/// the `process` (type 1 = classic designer, 2 = YAML), as Azure DevOps returns it.
+fn definitions(org: &Org, req: &Req, project: usize) -> ApiResult {
+    let full = req.q_bool("includeAllProperties");
+    let p = &org.projects[project];
+    let values = org
+        .definitions
+        .iter()
+        .filter(|d| d.project == project)
+        .map(|d| {
+            let mut v = serde_json::json!({
+                "id": d.id,
+                "name": d.name,
+                "url": format!("{}{}/_apis/build/Definitions/{}?revision={}", org.base_url, p.id, d.id, d.revision),
+                "uri": format!("vstfs:///Build/Definition/{}", d.id),
+                "path": "\\",
+                "type": "build",
+                "queueStatus": "enabled",
+                "revision": d.revision,
+                "project": { "id": p.id, "name": p.name },
+            });
+            if full {
+                v["process"] = if d.yaml {
+                    serde_json::json!({ "yamlFilename": "azure-pipelines.yml", "type": 2 })
+                } else {
+                    serde_json::json!({ "phases": [], "type": 1 })
+                };
+            }
+            v
+        })
+        .collect();
+    ok(list(values))
 }

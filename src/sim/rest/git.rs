@@ -7,7 +7,7 @@ use super::{ApiError, ApiResult, Req, get_only, list, ok};
 use crate::sim::model::git::PrStatus;
 use crate::sim::model::{Org, Repo};
 use crate::sim::render::git::{RepoFlavor, commit_rest, push_get, push_list_item, repository};
-use crate::sim::render::pr::{PrFlavor, pull_request};
+use crate::sim::render::pr::{PrFlavor, pull_request, thread_rest};
 
 fn find_repo(org: &Org, req: &Req, name_or_id: &str) -> Result<usize, ApiError> {
     org.repos
@@ -81,6 +81,20 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
                     ))
                 })?;
             ok(pull_request(org, pr, PrFlavor::Get))
+        }
+        ["repositories", r, "pullrequests", id, "threads"] => {
+            let repo = find_repo(org, req, r)?;
+            let pr = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| org.prs.iter().find(|p| p.id == n && p.repo == repo))
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "TF401180: The requested pull request was not found: {id}."
+                    ))
+                })?;
+            let threads = pr.threads.iter().map(|t| thread_rest(org, pr, t)).collect();
+            ok(list(threads))
         }
         ["repositories", r, "pullrequests"] => {
             let repo = find_repo(org, req, r)?;

@@ -13,7 +13,7 @@
 //!   maxTime|queryTimeRangeType`, `$top`, `$skip`)
 //! * `GET {project}/build/builds[/{id}[/timeline]]` (`definitions`, `statusFilter`, `resultFilter`,
 //!   `minTime`, `maxTime`, `queryOrder`, `buildIds`, `branchName`, `$top`, `continuationToken`)
-//! * `GET|POST wit/reporting/workitemrevisions`, `POST wit/workitemsbatch`, `GET wit/workitems?ids=`,
+//! * `GET|POST wit/reporting/workitemrevisions`, `GET wit/reporting/workitemlinks`, `POST wit/workitemsbatch`, `GET wit/workitems?ids=`,
 //!   `GET wit/workitems/{id}/updates`, `GET {project}/wit/recyclebin`
 //! * `GET tfvc/changesets[/{id}[/changes]]` (`searchCriteria.fromId|toId|fromDate|toDate|author|
 //!   itemPath`, `$top`, `$skip`, `$orderby`)
@@ -28,6 +28,7 @@ mod hooks;
 pub(crate) mod paging;
 mod tfvc;
 mod wit;
+mod wit_links;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -16,6 +16,7 @@ use crate::sim::render::wit::{update_rest, work_item_rest};
 pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
     match path {
         ["reporting", "workitemrevisions"] => revisions(org, req),
+        ["reporting", "workitemlinks"] => super::wit_links::links(org, req),
         ["workitemsbatch"] => {
             if req.method != Method::POST {
                 return Err(ApiError::bad_request("workitemsbatch is a POST."));
@@ -62,6 +63,35 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
                 .map(|w| json!({ "id": w.id, "url": format!("{}_apis/wit/recycleBin/{}", org.base_url, w.id) }))
                 .collect();
             ok(list(items))
+        }
+        ["recyclebin", id] => {
+            get_only(req)?;
+            let project = need_project(req)?;
+            let wi = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| {
+                    org.work_items
+                        .iter()
+                        .find(|w| w.id == n && w.project == project && w.deleted.is_some())
+                })
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "TF401232: Work item {id} does not exist in the recycle bin."
+                    ))
+                })?;
+            let (date, by) = wi.deleted.unwrap_or_default();
+            ok(json!({
+                "id": wi.id,
+                "code": 200,
+                "deletedBy": identity_string(&org.people[by]),
+                "deletedDate": ts(date),
+                "name": wi.field_str("System.Title"),
+                "project": org.projects[wi.project].name,
+                "type": wi.work_item_type(),
+                "url": format!("{}_apis/wit/recycleBin/{}", org.base_url, wi.id),
+                "resource": work_item_rest(org, wi, None),
+            }))
         }
         _ => Err(ApiError::not_found(
             "The requested work item route is not simulated.",

@@ -1,0 +1,236 @@
+//! What every stream walker shares during one pass or backfill: the organization's REST client,
+//! its collection id and projects, and the normalize options that make REST-derived events carry
+//! the same ids and routing keys as hook-derived ones.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::ReconcileError;
+use crate::ado::{ApiVersion, OrgClient, RestResponse};
+use crate::config::ReconcileConfig;
+use crate::normalize::envelope::Container;
+use crate::normalize::{
+    Containers, NormalizeOptions, NormalizedEvent, NotNormalized, Origin, normalize_resource,
+};
+use crate::store::Store;
+
+/// A team project of the organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Project {
+    pub id: String,
+    pub name: String,
+}
+
+pub(crate) struct Ctx {
+    pub org: String,
+    pub client: OrgClient,
+    pub store: Arc<dyn Store>,
+    pub config: ReconcileConfig,
+    /// `instanceId`: the tenant key hooks carry as `resourceContainers.collection.id`.
+    pub collection_id: String,
+    /// The collection base URL as hooks carry it (`…/{org}/`, `…/tfs/{collection}/`).
+    pub base_url: String,
+    pub api_version: ApiVersion,
+    /// The projects this pass or backfill covers.
+    pub projects: Vec<Project>,
+    /// Every readable project, for name ↔ id lookups.
+    pub all_projects: Vec<Project>,
+    pub opts: NormalizeOptions,
+    /// Requests the organization allows in flight (`max_concurrency`).
+    pub concurrency: usize,
+}
+
+impl Ctx {
+    /// Connects (credentials, api-version, collection id) and lists the projects; `filter` names
+    /// projects by name or id (empty = every readable project).
+    pub async fn load(
+        org: String,
+        client: OrgClient,
+        store: Arc<dyn Store>,
+        config: ReconcileConfig,
+        include_raw: bool,
+        filter: &[String],
+        concurrency: usize,
+    ) -> Result<Self, ReconcileError> {
+        let connection = client.connect().await?.clone();
+        let base_url = client.base_url().to_string();
+        let all_projects = list_projects(&client).await?;
+        let projects = if filter.is_empty() {
+            all_projects.clone()
+        } else {
+            let mut chosen = Vec::new();
+            for wanted in filter {
+                match all_projects.iter().find(|p| {
+                    p.id.eq_ignore_ascii_case(wanted) || p.name.eq_ignore_ascii_case(wanted)
+                }) {
+                    Some(p) if !chosen.contains(p) => chosen.push(p.clone()),
+                    Some(_) => {}
+                    None => {
+                        return Err(ReconcileError::InvalidSpec(format!(
+                            "{org} has no project named {wanted:?} that these credentials can read"
+                        )));
+                    }
+                }
+            }
+            chosen
+        };
+        let opts = NormalizeOptions {
+            include_raw,
+            origin: Origin::Backfill,
+            org_override: Some(org.clone()),
+        };
+        Ok(Self {
+            org,
+            client,
+            store,
+            config,
+            collection_id: connection.collection_id,
+            base_url,
+            api_version: connection.api_version,
+            projects,
+            all_projects,
+            opts,
+            concurrency: concurrency.max(1),
+        })
+    }
+
+    /// The `resourceContainers` a hook for this collection (and project) carries.
+    pub fn containers(&self, project_id: Option<&str>) -> Containers {
+        Containers {
+            collection: Some(Container {
+                id: Some(self.collection_id.clone()),
+                base_url: Some(self.base_url.clone()),
+            }),
+            account: None,
+            server: None,
+            project: project_id.map(|id| Container {
+                id: Some(id.to_string()),
+                base_url: Some(self.base_url.clone()),
+            }),
+        }
+    }
+
+    /// Normalizes a REST object put into a hook resource shape. A resource that cannot be
+    /// normalized is logged and skipped (it is counted as seen, not as published).
+    pub fn normalize(
+        &self,
+        event_type: &str,
+        resource_version: &str,
+        resource: &Value,
+        project_id: Option<&str>,
+        created_date: Option<&str>,
+    ) -> Option<NormalizedEvent> {
+        let containers = self.containers(project_id);
+        match normalize_resource(
+            event_type,
+            Some(resource_version),
+            resource,
+            &containers,
+            created_date,
+            &self.opts,
+        ) {
+            Ok(e) => Some(e),
+            Err(NotNormalized::TooThin { missing, .. }) => {
+                tracing::warn!(org = %self.org, event_type, missing, "REST object too thin to normalize; skipped");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(org = %self.org, event_type, error = %e, "REST object not normalized; skipped");
+                None
+            }
+        }
+    }
+
+    pub fn project_by_name(&self, name: &str) -> Option<&Project> {
+        self.all_projects
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether an object of this project is in scope.
+    pub fn in_scope(&self, project_id: &str) -> bool {
+        self.projects
+            .iter()
+            .any(|p| p.id.eq_ignore_ascii_case(project_id))
+    }
+
+    /// Whether the pass covers every project (collection-wide routes can be used).
+    pub fn all_in_scope(&self) -> bool {
+        self.projects.len() == self.all_projects.len()
+    }
+
+    pub async fn get(&self, path: &str) -> Result<RestResponse, ReconcileError> {
+        Ok(self.client.get(path).await?)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Result<RestResponse, ReconcileError> {
+        Ok(self.client.post_json(path, body).await?)
+    }
+
+    /// An error for a response that lacks what the route promises.
+    pub fn unexpected(&self, route: &str, message: impl Into<String>) -> ReconcileError {
+        ReconcileError::UnexpectedResponse {
+            org: self.org.clone(),
+            route: route.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `value` of a `{count, value}` list response.
+pub(crate) fn values(resp: &RestResponse) -> &[Value] {
+    resp.body
+        .get("value")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// Percent-encodes a path segment (project names may contain spaces and other reserved bytes).
+pub(crate) fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Every project, following `x-ms-continuationtoken`.
+async fn list_projects(client: &OrgClient) -> Result<Vec<Project>, ReconcileError> {
+    let mut out: BTreeMap<String, Project> = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let path = match &token {
+            Some(t) => format!("_apis/projects?$top=100&continuationToken={}", seg(t)),
+            None => "_apis/projects?$top=100".to_string(),
+        };
+        let resp = client.get(&path).await?;
+        for p in values(&resp) {
+            if let (Some(id), Some(name)) = (
+                p.get("id").and_then(Value::as_str),
+                p.get("name").and_then(Value::as_str),
+            ) {
+                out.insert(
+                    id.to_ascii_lowercase(),
+                    Project {
+                        id: id.to_string(),
+                        name: name.to_string(),
+                    },
+                );
+            }
+        }
+        match resp.continuation_token {
+            Some(t) if !values(&resp).is_empty() && token.as_deref() != Some(t.as_str()) => {
+                token = Some(t)
+            }
+            _ => break,
+        }
+    }
+    Ok(out.into_values().collect())
+}

@@ -1,0 +1,325 @@
+//! Pull requests. Azure DevOps has no "updated since" query for PRs, and a PR has no revision:
+//! each pass lists the active PRs per project and diffs them against the last look (kept in the
+//! cursor); PRs that left the active list are read by id (their final state); PRs created and
+//! closed between two looks are found by id (`status=all`, newest first, down to the highest id
+//! seen). Comments come from each active (or just closed) PR's threads.
+//!
+//! What REST can and cannot reproduce (the hook identities are SPEC §2's):
+//! * `created` — always (identity = PR id); its data is the PR as first seen, which differs from
+//!   the hook's when the PR changed before the reconciler saw it.
+//! * `updated` — the closing state (completed/abandoned) always; an active PR's new state when only
+//!   its reviewers, votes or draft flag changed since the last look (the last such update's
+//!   identity). States in between two looks, and the update a source push raises (its mergeStatus
+//!   `queued` is never visible in REST), are not reproducible: the fingerprint includes the merge
+//!   status, whose history Azure DevOps does not keep.
+//! * `merge_attempted` — the last attempt, when the source commit or merge status changed since
+//!   the last look.
+//! * `commented` — every comment (identity includes its last update time).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::super::ReconcileError;
+use super::super::ctx::{Ctx, Project, seg, values};
+use super::super::walk::{Mode, Walk};
+use crate::ado::Feature;
+use crate::normalize::NormalizedEvent;
+use crate::normalize::extract::{as_int, bool_at, str_at};
+use crate::normalize::time::format_time;
+
+mod window;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Cursor {
+    /// Active PRs at the last look.
+    #[serde(default)]
+    active: BTreeMap<i64, PrState>,
+    /// Highest PR id seen (ids grow across the collection).
+    #[serde(default)]
+    max_id: Option<i64>,
+    /// Backfill only: phases done and the position in the current one.
+    #[serde(default)]
+    window: window::Position,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PrState {
+    project: String,
+    repo: String,
+    /// Sorted `reviewer=vote` pairs and the draft flag.
+    review: String,
+    /// `mergeStatus|lastMergeSourceCommit`.
+    merge: String,
+}
+
+impl PrState {
+    fn of(pr: &Value, project: &str) -> Option<Self> {
+        let mut votes: Vec<String> = pr
+            .get("reviewers")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .map(|r| {
+                        format!(
+                            "{}={}",
+                            str_at(r, &["id"]).unwrap_or_default().to_ascii_lowercase(),
+                            r.get("vote").and_then(as_int).unwrap_or(0)
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        votes.sort();
+        Some(Self {
+            project: project.to_string(),
+            repo: str_at(pr, &["repository", "id"])?.to_string(),
+            review: format!("{}|{}", votes.join(","), bool_at(pr, &["isDraft"])),
+            merge: format!("{}|{}", merge_status(pr), source_commit(pr)),
+        })
+    }
+}
+
+fn merge_status(pr: &Value) -> &str {
+    str_at(pr, &["mergeStatus"]).unwrap_or_default()
+}
+
+fn source_commit(pr: &Value) -> &str {
+    str_at(pr, &["lastMergeSourceCommit", "commitId"]).unwrap_or_default()
+}
+
+/// A merge status that is the outcome of an attempt (not `queued` / `notSet`).
+fn attempted(pr: &Value) -> bool {
+    matches!(
+        merge_status(pr),
+        "succeeded" | "conflicts" | "failure" | "rejectedByPolicy"
+    )
+}
+
+fn pr_id(pr: &Value) -> Option<i64> {
+    pr.get("pullRequestId").and_then(as_int)
+}
+
+pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
+    let mut cursor: Cursor = w.load_cursor().await?;
+    if let Mode::Window { since, until } = w.mode {
+        return window::walk(w, &mut cursor, since, until).await;
+    }
+    let projects = w.ctx.projects.clone();
+    let mut listed: BTreeSet<i64> = BTreeSet::new();
+    let max_before = cursor.max_id;
+    for project in &projects {
+        let active = list(w.ctx, project, "status=active", None).await?;
+        let mut events = Vec::new();
+        let mut threads_of = Vec::new();
+        for pr in &active {
+            let (Some(id), Some(state)) = (pr_id(pr), PrState::of(pr, &project.id)) else {
+                continue;
+            };
+            listed.insert(id);
+            cursor.max_id = cursor.max_id.max(Some(id));
+            let emit = match cursor.active.get(&id) {
+                None => vec!["git.pullrequest.created"],
+                Some(old) => changes(old, &state, pr),
+            };
+            if !emit.is_empty() {
+                let full = get_pr(w.ctx, project, id)
+                    .await?
+                    .unwrap_or_else(|| pr.clone());
+                events.extend(pr_events(w.ctx, project, &full, &emit));
+            }
+            threads_of.push(pr.clone());
+            cursor.active.insert(id, state);
+        }
+        events.extend(comment_events(w.ctx, project, &threads_of).await?);
+        w.commit(events, active.len() as u64, &cursor).await?;
+    }
+    // PRs that left the active list since the last look: read each for its final state.
+    let gone: Vec<(i64, PrState)> = cursor
+        .active
+        .iter()
+        .filter(|(id, s)| !listed.contains(id) && projects.iter().any(|p| p.id == s.project))
+        .map(|(id, s)| (*id, s.clone()))
+        .collect();
+    for (id, old) in gone {
+        let Some(project) = projects.iter().find(|p| p.id == old.project) else {
+            continue;
+        };
+        let mut events = Vec::new();
+        if let Some(pr) = get_pr(w.ctx, project, id).await? {
+            let mut emit = PrState::of(&pr, &project.id)
+                .map(|s| changes(&old, &s, &pr))
+                .unwrap_or_default();
+            emit.retain(|t| *t == "git.pullrequest.merge_attempted");
+            if str_at(&pr, &["status"]) != Some("active") {
+                emit.push("git.pullrequest.updated");
+            }
+            events.extend(pr_events(w.ctx, project, &pr, &emit));
+            events.extend(comment_events(w.ctx, project, std::slice::from_ref(&pr)).await?);
+        }
+        cursor.active.remove(&id);
+        w.commit(events, 1, &cursor).await?;
+    }
+    // PRs created and closed between two looks (or, on the first pass, every closed PR).
+    for project in &projects {
+        let newer = |pr: &Value| pr_id(pr).is_some_and(|id| max_before.is_none_or(|m| id > m));
+        let found = list(w.ctx, project, "status=all", Some(&newer)).await?;
+        let mut events = Vec::new();
+        let mut closed = Vec::new();
+        for pr in found
+            .iter()
+            .filter(|p| str_at(p, &["status"]) != Some("active"))
+        {
+            let Some(id) = pr_id(pr) else { continue };
+            cursor.max_id = cursor.max_id.max(Some(id));
+            if listed.contains(&id) {
+                continue;
+            }
+            let full = get_pr(w.ctx, project, id)
+                .await?
+                .unwrap_or_else(|| pr.clone());
+            events.extend(pr_events(
+                w.ctx,
+                project,
+                &full,
+                &["git.pullrequest.created", "git.pullrequest.updated"],
+            ));
+            closed.push(full);
+        }
+        events.extend(comment_events(w.ctx, project, &closed).await?);
+        w.commit(events, found.len() as u64, &cursor).await?;
+    }
+    Ok(())
+}
+
+/// What changed between two looks at an active PR, as the events REST can reproduce exactly.
+fn changes(old: &PrState, new: &PrState, pr: &Value) -> Vec<&'static str> {
+    let merge_changed = old.merge != new.merge;
+    let mut out = Vec::new();
+    if merge_changed && attempted(pr) {
+        out.push("git.pullrequest.merge_attempted");
+    }
+    if old.review != new.review && !merge_changed {
+        out.push("git.pullrequest.updated");
+    }
+    out
+}
+
+/// The events of one PR; updates and merge attempts are dated when they were observed.
+fn pr_events(ctx: &Ctx, project: &Project, pr: &Value, types: &[&str]) -> Vec<NormalizedEvent> {
+    let observed = format_time(&Utc::now());
+    types
+        .iter()
+        .filter_map(|t| {
+            let event_type = match *t {
+                "git.pullrequest.merge_attempted" => "git.pullrequest.merged",
+                other => other,
+            };
+            ctx.normalize(event_type, "1.0", pr, Some(&project.id), Some(&observed))
+        })
+        .collect()
+}
+
+/// A project's PRs of a status filter, newest first, all pages; `until` stops at the first PR it
+/// rejects.
+async fn list(
+    ctx: &Ctx,
+    project: &Project,
+    status: &str,
+    until: Option<&(dyn Fn(&Value) -> bool + Sync)>,
+) -> Result<Vec<Value>, ReconcileError> {
+    let top = ctx.config.page_size.max(1) as usize;
+    let mut out: Vec<Value> = Vec::new();
+    let mut skip = 0usize;
+    loop {
+        let path = format!(
+            "{}/_apis/git/pullrequests?searchCriteria.{status}&$top={top}&$skip={skip}",
+            seg(&project.id)
+        );
+        let resp = ctx.get(&path).await?;
+        let page = values(&resp);
+        skip += page.len();
+        for pr in page {
+            if until.is_some_and(|keep| !keep(pr)) {
+                return Ok(dedup(out));
+            }
+            out.push(pr.clone());
+        }
+        if page.len() < top {
+            return Ok(dedup(out));
+        }
+    }
+}
+
+/// Paging by `$skip` over a list that grows at the front can show a PR twice.
+fn dedup(mut prs: Vec<Value>) -> Vec<Value> {
+    let mut seen = BTreeSet::new();
+    prs.retain(|p| pr_id(p).is_none_or(|id| seen.insert(id)));
+    prs
+}
+
+/// `GET {project}/_apis/git/pullrequests/{id}` (`None` when it no longer exists).
+async fn get_pr(ctx: &Ctx, project: &Project, id: i64) -> Result<Option<Value>, ReconcileError> {
+    let path = format!("{}/_apis/git/pullrequests/{id}", seg(&project.id));
+    match ctx.client.get(&path).await {
+        Ok(r) => Ok(Some(r.body)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `git.pullrequest.commented` for every comment of these PRs' threads (one call per PR).
+async fn comment_events(
+    ctx: &Ctx,
+    project: &Project,
+    prs: &[Value],
+) -> Result<Vec<NormalizedEvent>, ReconcileError> {
+    let per_pr: Vec<Vec<NormalizedEvent>> = futures::stream::iter(prs.iter().cloned())
+        .map(|pr| async move {
+            let pr = &pr;
+            let (Some(id), Some(repo)) = (pr_id(pr), str_at(pr, &["repository", "id"])) else {
+                return Ok(Vec::new());
+            };
+            let path = format!(
+                "{}/_apis/git/repositories/{}/pullRequests/{id}/threads",
+                seg(&project.id),
+                seg(repo)
+            );
+            let resp = match ctx.client.get(&path).await {
+                Ok(r) => r,
+                Err(e) if e.is_not_found() => return Ok(Vec::new()),
+                Err(e) => return Err(ReconcileError::from(e)),
+            };
+            let mut events = Vec::new();
+            for thread in values(&resp) {
+                // System threads (votes, pushes, status) are not comment events.
+                let comments = thread.get("comments").and_then(Value::as_array);
+                for c in comments.into_iter().flatten() {
+                    if str_at(c, &["commentType"]).is_some_and(|t| t != "text") {
+                        continue;
+                    }
+                    let resource = json!({"comment": c, "pullRequest": pr});
+                    events.extend(ctx.normalize(
+                        "ms.vss-code.git-pullrequest-comment-event",
+                        "2.0",
+                        &resource,
+                        Some(&project.id),
+                        None,
+                    ));
+                }
+            }
+            Ok(events)
+        })
+        .buffered(ctx.concurrency)
+        .try_collect()
+        .await?;
+    Ok(per_pr.into_iter().flatten().collect())
+}
+
+/// Whether the server filters PR lists by time (`searchCriteria.minTime`, 7.1 / Server 2022.1).
+fn time_filters(ctx: &Ctx) -> bool {
+    ctx.api_version >= Feature::PullRequestTimeRange.min_version()
+}

@@ -1,0 +1,352 @@
+//! Work items. Reporting work-item revisions (`wit/reporting/workitemrevisions`, its continuation
+//! token stored as the watermark) give every `(id, rev)`: rev 1 is `workitem.created`, every other
+//! rev a `workitem.updated` (diffed against the previous revision, or — when that revision was not
+//! seen by this process — taken from `workitems/{id}/updates`), and a revision carrying
+//! `System.History` also a `workitem.commented`. Link-only updates and deletions/restores change no
+//! revision: the links report names the items to read updates of (see `links`), and each project's
+//! recycle bin is diffed against the last look (see `recycle`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::super::ReconcileError;
+use super::super::ctx::{Ctx, seg, values};
+use super::super::walk::{Mode, Walk};
+use super::query_time;
+use crate::normalize::NormalizedEvent;
+use crate::normalize::extract::{as_int, str_at};
+use crate::normalize::rest_shapes::workitem_update_from_revisions;
+use crate::normalize::workitem::TRACKED_FIELDS;
+
+mod links;
+mod recycle;
+
+/// Items whose last revision the cache keeps before it starts over (bounds memory).
+const CACHE_LIMIT: usize = 250_000;
+
+/// Fields read besides the tracked ones: identity, the snapshot published with every event, and
+/// what tells comments apart.
+const EXTRA_FIELDS: &[&str] = &[
+    "System.Id",
+    "System.Rev",
+    "System.CreatedDate",
+    "System.CreatedBy",
+    "System.ChangedDate",
+    "System.ChangedBy",
+    "System.History",
+    "System.CommentCount",
+    "System.IsDeleted",
+];
+
+pub(crate) fn requested_fields() -> Vec<&'static str> {
+    let mut f: Vec<&'static str> = EXTRA_FIELDS.to_vec();
+    for t in TRACKED_FIELDS {
+        if !f.contains(t) {
+            f.push(t);
+        }
+    }
+    f
+}
+
+/// The last revision row seen per work item, so the next revision can be diffed without a call.
+#[derive(Default)]
+pub(crate) struct RevisionCache {
+    rows: Mutex<HashMap<i64, Value>>,
+}
+
+impl RevisionCache {
+    fn get(&self, id: i64, rev: i64) -> Option<Value> {
+        let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        rows.get(&id)
+            .filter(|r| r.get("rev").and_then(as_int) == Some(rev))
+            .cloned()
+    }
+
+    /// The cached row of an item, whatever its rev.
+    pub(crate) fn latest(&self, id: i64) -> Option<Value> {
+        let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        rows.get(&id).cloned()
+    }
+
+    fn put(&self, id: i64, row: Value) {
+        let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        if rows.len() >= CACHE_LIMIT && !rows.contains_key(&id) {
+            rows.clear();
+        }
+        let newer = rows
+            .get(&id)
+            .and_then(|r| r.get("rev").and_then(as_int))
+            .is_none_or(|old| row.get("rev").and_then(as_int).unwrap_or(0) >= old);
+        if newer {
+            rows.insert(id, row);
+        }
+    }
+}
+
+/// Where the stream is: one reporting token per scope ("" = the whole collection, else a project
+/// id) and each project's recycle bin at the last look.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Cursor {
+    #[serde(default)]
+    pub tokens: BTreeMap<String, String>,
+    /// Links-report token per scope.
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
+    /// Items whose links changed while they were in the recycle bin (their updates cannot be
+    /// read then): id → earliest such change, retried every pass until the item is back or gone.
+    #[serde(default)]
+    pub links_pending: BTreeMap<i64, chrono::DateTime<chrono::Utc>>,
+    /// Project id → (work item id → the item as deleted: restoring brings back exactly that).
+    #[serde(default)]
+    pub bin: BTreeMap<String, BTreeMap<i64, Binned>>,
+}
+
+/// A work item in the recycle bin at the last look.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Binned {
+    pub rev: i64,
+    #[serde(default)]
+    pub fields: Value,
+}
+
+pub(crate) async fn walk(w: &mut Walk<'_>, cache: &RevisionCache) -> Result<(), ReconcileError> {
+    let mut cursor: Cursor = w.load_cursor().await?;
+    let scopes: Vec<Option<String>> = if w.ctx.all_in_scope() {
+        vec![None]
+    } else {
+        w.ctx.projects.iter().map(|p| Some(p.id.clone())).collect()
+    };
+    // Items whose newer revisions were seen this walk (a binned item edited since its deletion
+    // was restored and deleted again).
+    let mut touched: HashSet<i64> = HashSet::new();
+    for scope in scopes {
+        revisions(w, cache, &mut cursor, scope.clone(), &mut touched).await?;
+        links::walk(w, &mut cursor, scope).await?;
+    }
+    recycle::walk(w, &mut cursor, &touched).await
+}
+
+/// Follows the reporting API from the scope's token (or the window start) to the last batch.
+async fn revisions(
+    w: &mut Walk<'_>,
+    cache: &RevisionCache,
+    cursor: &mut Cursor,
+    scope: Option<String>,
+    touched: &mut HashSet<i64>,
+) -> Result<(), ReconcileError> {
+    let key = scope.clone().unwrap_or_default();
+    let prefix = scope
+        .as_deref()
+        .map(|p| format!("{p}/"))
+        .unwrap_or_default();
+    let body = json!({
+        "fields": requested_fields(),
+        "includeIdentityRef": false,
+        "includeDeleted": true,
+        "includeLatestOnly": false,
+    });
+    loop {
+        if w.cancel.is_cancelled() {
+            return Err(ReconcileError::Cancelled);
+        }
+        let mut path = format!(
+            "{prefix}_apis/wit/reporting/workitemrevisions?$maxPageSize={}",
+            w.ctx.config.page_size.max(1)
+        );
+        match (cursor.tokens.get(&key), w.mode) {
+            (Some(t), _) => path.push_str(&format!("&continuationToken={}", seg(t))),
+            (None, Mode::Window { since, .. }) => {
+                path.push_str(&format!("&startDateTime={}", query_time(since)))
+            }
+            (None, Mode::Periodic) => {}
+        }
+        let resp = w.ctx.post(&path, &body).await?;
+        let rows = resp
+            .body
+            .get("values")
+            .and_then(Value::as_array)
+            .ok_or_else(|| w.ctx.unexpected(&path, "no `values` array"))?;
+        let last = resp
+            .body
+            .get("isLastBatch")
+            .and_then(Value::as_bool)
+            .unwrap_or(rows.is_empty());
+        let token = resp
+            .body
+            .get("continuationToken")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let (events, beyond) = page_events(w.ctx, cache, rows, w.mode, touched).await?;
+        if let Some(t) = &token {
+            cursor.tokens.insert(key.clone(), t.clone());
+        }
+        w.commit(events, rows.len() as u64, &*cursor).await?;
+        // A window ends when the rows have passed `until` (they come in change order).
+        if last || token.is_none() || beyond || rows.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+/// The events of one page of revision rows, in order. Returns whether the page reached past the
+/// end of a backfill window.
+async fn page_events(
+    ctx: &Ctx,
+    cache: &RevisionCache,
+    rows: &[Value],
+    mode: Mode,
+    touched: &mut HashSet<i64>,
+) -> Result<(Vec<NormalizedEvent>, bool), ReconcileError> {
+    // Previous revisions this process never saw: one `updates` call per such item.
+    let mut in_page: HashSet<(i64, i64)> = HashSet::new();
+    let mut missing: Vec<i64> = Vec::new();
+    for row in rows {
+        let (Some(id), Some(rev)) = (id_rev(row).0, id_rev(row).1) else {
+            continue;
+        };
+        if rev > 1 && !in_page.contains(&(id, rev - 1)) && cache.get(id, rev - 1).is_none() {
+            missing.push(id);
+        }
+        in_page.insert((id, rev));
+    }
+    missing.sort_unstable();
+    missing.dedup();
+    let updates = fetch_updates(ctx, &missing).await?;
+    let mut events = Vec::with_capacity(rows.len());
+    let mut beyond = !rows.is_empty();
+    let mut page_rows: HashMap<(i64, i64), Value> = HashMap::new();
+    for row in rows {
+        let (Some(id), Some(rev)) = id_rev(row) else {
+            continue;
+        };
+        let fields = row.get("fields").cloned().unwrap_or(Value::Null);
+        let changed = super::time_of(&fields, "System.ChangedDate");
+        let in_window = changed.is_none_or(|t| mode.contains(t));
+        beyond &= mode
+            .until()
+            .is_some_and(|u| changed.is_some_and(|t| t >= u));
+        touched.insert(id);
+        let project = str_at(&fields, &["System.TeamProject"])
+            .and_then(|n| ctx.project_by_name(n))
+            .map(|p| p.id.clone());
+        let project = project.as_deref();
+        let item = json!({"id": id, "rev": rev, "fields": fields});
+        if in_window {
+            if rev == 1 {
+                events.extend(ctx.normalize("workitem.created", "1.0", &item, project, None));
+            } else {
+                let resource = match cache.get(id, rev - 1) {
+                    Some(prev) => workitem_update_from_revisions(Some(&prev), &item),
+                    None => match updates.get(&id).and_then(|u| field_update(u, rev)) {
+                        Some(u) => with_revision(u, &item),
+                        // The item is gone (deleted) or its history unreadable: the id is right,
+                        // the old values are unknown.
+                        None => workitem_update_from_revisions(None, &item),
+                    },
+                };
+                events.extend(ctx.normalize("workitem.updated", "1.0", &resource, project, None));
+            }
+            if str_at(&item, &["fields", "System.History"]).is_some() {
+                events.extend(ctx.normalize("workitem.commented", "1.0", &item, project, None));
+            }
+        }
+        if updates.contains_key(&id) {
+            page_rows.insert((id, rev), item.clone());
+        }
+        cache.put(id, item);
+    }
+    // Link-only updates of items whose history was read anyway (they change no revision).
+    for (id, list) in &updates {
+        let Some(latest) = cache.latest(*id) else {
+            continue;
+        };
+        let project = str_at(&latest, &["fields", "System.TeamProject"])
+            .and_then(|n| ctx.project_by_name(n))
+            .map(|p| p.id.clone());
+        for u in list.iter().filter(|u| u.get("fields").is_none()) {
+            let t = super::time_of(u, "revisedDate");
+            if t.is_some_and(|t| !mode.contains(t)) {
+                continue;
+            }
+            let Some(rev) = u.get("rev").and_then(as_int) else {
+                continue;
+            };
+            // The hook carries the item as of the link change: that revision's row.
+            let snapshot = match page_rows.get(&(*id, rev)) {
+                Some(row) => row.clone(),
+                None if latest.get("rev").and_then(as_int) == Some(rev) => latest.clone(),
+                None => continue,
+            };
+            let resource = with_revision(u.clone(), &snapshot);
+            events.extend(ctx.normalize(
+                "workitem.updated",
+                "1.0",
+                &resource,
+                project.as_deref(),
+                None,
+            ));
+        }
+    }
+    Ok((events, beyond))
+}
+
+fn id_rev(row: &Value) -> (Option<i64>, Option<i64>) {
+    (
+        row.get("id").and_then(as_int),
+        row.get("rev").and_then(as_int),
+    )
+}
+
+/// The field update (not a link-only one) that produced `rev`.
+fn field_update(updates: &[Value], rev: i64) -> Option<Value> {
+    updates
+        .iter()
+        .find(|u| u.get("rev").and_then(as_int) == Some(rev) && u.get("fields").is_some())
+        .cloned()
+}
+
+/// A REST update with the revision it produced, as the hook's `revision`.
+pub(super) fn with_revision(mut update: Value, item: &Value) -> Value {
+    if let Some(m) = update.as_object_mut() {
+        m.insert("revision".into(), item.clone());
+    }
+    update
+}
+
+/// `workitems/{id}/updates` of each item (all pages), concurrently; items that no longer exist
+/// (deleted) are left out.
+pub(super) async fn fetch_updates(
+    ctx: &Ctx,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<Value>>, ReconcileError> {
+    let concurrency = ctx.concurrency;
+    futures::stream::iter(ids.iter().copied())
+        .map(|id| async move {
+            let mut all = Vec::new();
+            loop {
+                let path = format!(
+                    "_apis/wit/workitems/{id}/updates?$top=200&$skip={}",
+                    all.len()
+                );
+                match ctx.client.get(&path).await {
+                    Ok(resp) => {
+                        let page = values(&resp);
+                        all.extend(page.iter().cloned());
+                        if page.len() < 200 {
+                            return Ok(Some((id, all)));
+                        }
+                    }
+                    Err(e) if e.is_not_found() => return Ok(None),
+                    Err(e) => return Err(ReconcileError::from(e)),
+                }
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_filter_map(|x| async move { Ok(x) })
+        .try_collect()
+        .await
+}

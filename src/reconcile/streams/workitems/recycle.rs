@@ -1,0 +1,151 @@
+//! Deletions and restores: neither creates a revision, so the reporting API does not show them.
+//! Each project's recycle bin is compared with the last look (kept in the cursor): an item that
+//! appeared was deleted (`recyclebin/{id}` gives its rev, fields and `deletedDate`); an item that
+//! left and still exists was restored (at the rev it was deleted with); an item still in the bin
+//! whose rev grew was restored, edited and deleted again. A delete and restore both between two
+//! looks leaves no trace in REST (only a failed notification can replay it).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use futures::{StreamExt, TryStreamExt};
+use serde_json::{Value, json};
+
+use super::super::super::ReconcileError;
+use super::super::super::ctx::{Ctx, seg, values};
+use super::super::super::walk::{Mode, Walk};
+use super::{Binned, Cursor};
+use crate::normalize::NormalizedEvent;
+use crate::normalize::extract::as_int;
+
+pub(super) async fn walk(
+    w: &mut Walk<'_>,
+    cursor: &mut Cursor,
+    touched: &HashSet<i64>,
+) -> Result<(), ReconcileError> {
+    let projects = w.ctx.projects.clone();
+    for project in projects {
+        if w.cancel.is_cancelled() {
+            return Err(ReconcileError::Cancelled);
+        }
+        let path = format!("{}/_apis/wit/recyclebin", seg(&project.id));
+        let resp = w.ctx.get(&path).await?;
+        let binned: BTreeSet<i64> = values(&resp)
+            .iter()
+            .filter_map(|v| v.get("id").and_then(as_int))
+            .collect();
+        // A backfill has no earlier look: it reports deletions within its window only.
+        let previous = match w.mode {
+            Mode::Periodic => cursor.bin.get(&project.id).cloned(),
+            Mode::Window { .. } => None,
+        };
+        let mut next: BTreeMap<i64, Binned> = BTreeMap::new();
+        let mut fetch: Vec<(i64, Option<Binned>)> = Vec::new();
+        for id in &binned {
+            match previous.as_ref().and_then(|p| p.get(id)) {
+                Some(b) if !touched.contains(id) => {
+                    next.insert(*id, b.clone());
+                }
+                old => fetch.push((*id, old.cloned())),
+            }
+        }
+        let details = deleted_items(w.ctx, &project.id, &fetch).await?;
+        let mut events = Vec::new();
+        let mut restored: Vec<(i64, Binned)> = Vec::new();
+        for (id, old, detail) in details {
+            let Some(item) = detail.get("resource").filter(|r| r.is_object()) else {
+                continue;
+            };
+            let Some(rev) = item.get("rev").and_then(as_int) else {
+                continue;
+            };
+            let fields = item.get("fields").cloned().unwrap_or(Value::Null);
+            next.insert(
+                id,
+                Binned {
+                    rev,
+                    fields: fields.clone(),
+                },
+            );
+            match old {
+                Some(o) if o.rev == rev => continue,
+                Some(o) => restored.push((id, o)),
+                None => {}
+            }
+            let deleted_at = detail.get("deletedDate").and_then(Value::as_str);
+            let at = super::super::time_of(&detail, "deletedDate");
+            if at.is_none_or(|t| w.mode.contains(t)) {
+                let resource = json!({"id": id, "rev": rev, "fields": fields});
+                events.extend(w.ctx.normalize(
+                    "workitem.deleted",
+                    "1.0",
+                    &resource,
+                    Some(&project.id),
+                    deleted_at,
+                ));
+            }
+        }
+        if let Some(prev) = &previous {
+            restored.extend(
+                prev.iter()
+                    .filter(|(id, _)| !binned.contains(id))
+                    .map(|(id, b)| (*id, b.clone())),
+            );
+        }
+        events.extend(restore_events(w.ctx, &project.id, &restored).await?);
+        cursor.bin.insert(project.id.clone(), next);
+        w.commit(events, binned.len() as u64, &*cursor).await?;
+    }
+    Ok(())
+}
+
+/// `recyclebin/{id}` of each item, concurrently.
+async fn deleted_items(
+    ctx: &Ctx,
+    project: &str,
+    items: &[(i64, Option<Binned>)],
+) -> Result<Vec<(i64, Option<Binned>, Value)>, ReconcileError> {
+    futures::stream::iter(items.iter().cloned())
+        .map(|(id, old)| async move {
+            let path = format!("{}/_apis/wit/recyclebin/{id}", seg(project));
+            match ctx.client.get(&path).await {
+                Ok(resp) => Ok(Some((id, old, resp.body))),
+                // Destroyed (or restored) since the list was read.
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(ReconcileError::from(e)),
+            }
+        })
+        .buffered(ctx.concurrency)
+        .try_filter_map(|x| async move { Ok(x) })
+        .try_collect()
+        .await
+}
+
+/// `workitem.restored` for items that left the bin and still exist (one batch call per 200 to
+/// tell restored from destroyed). The item comes back as it was deleted (same rev and fields).
+async fn restore_events(
+    ctx: &Ctx,
+    project: &str,
+    items: &[(i64, Binned)],
+) -> Result<Vec<NormalizedEvent>, ReconcileError> {
+    let mut events = Vec::new();
+    for chunk in items.chunks(200) {
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        let body = json!({"ids": ids, "fields": ["System.Id"], "errorPolicy": "omit"});
+        let resp = ctx.post("_apis/wit/workitemsbatch", &body).await?;
+        let live: Vec<i64> = values(&resp)
+            .iter()
+            .filter_map(|v| v.get("id").and_then(as_int))
+            .collect();
+        for (id, b) in chunk.iter().filter(|(id, _)| live.contains(id)) {
+            let resource = json!({"id": id, "rev": b.rev, "fields": b.fields});
+            events.extend(ctx.normalize(
+                "workitem.restored",
+                "1.0",
+                &resource,
+                Some(project),
+                None,
+            ));
+        }
+    }
+    Ok(events)
+}
