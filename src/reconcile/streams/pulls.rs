@@ -110,7 +110,9 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
     }
     let projects = w.ctx.projects.clone();
     let mut listed: BTreeSet<i64> = BTreeSet::new();
+    // The highest id advances only once the scan for PRs above it is durable (last phase).
     let max_before = cursor.max_id;
+    let mut max_seen = cursor.max_id;
     for project in &projects {
         let active = list(w.ctx, project, "status=active", None).await?;
         let mut events = Vec::new();
@@ -120,7 +122,7 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
                 continue;
             };
             listed.insert(id);
-            cursor.max_id = cursor.max_id.max(Some(id));
+            max_seen = max_seen.max(Some(id));
             let emit = match cursor.active.get(&id) {
                 None => vec!["git.pullrequest.created"],
                 Some(old) => changes(old, &state, pr),
@@ -174,7 +176,7 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
             .filter(|p| str_at(p, &["status"]) != Some("active"))
         {
             let Some(id) = pr_id(pr) else { continue };
-            cursor.max_id = cursor.max_id.max(Some(id));
+            max_seen = max_seen.max(Some(id));
             if listed.contains(&id) {
                 continue;
             }
@@ -192,7 +194,8 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
         events.extend(comment_events(w.ctx, project, &closed).await?);
         w.commit(events, found.len() as u64, &cursor).await?;
     }
-    Ok(())
+    cursor.max_id = max_seen;
+    w.commit(Vec::new(), 0, &cursor).await
 }
 
 /// What changed between two looks at an active PR, as the events REST can reproduce exactly.
