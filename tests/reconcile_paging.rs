@@ -86,8 +86,14 @@ async fn every_stream_pages_and_a_killed_pass_resumes() {
     // Overlap: a pass without new activity re-reads the overlap window, publishing nothing.
     let again = second.run_once().await.unwrap();
     assert_eq!(again.values().map(|p| p.events_published).sum::<u64>(), 0);
-    assert!(again[&Stream::Git].duplicates_skipped > 0, "no overlap re-read");
-    assert!(again[&Stream::Builds].duplicates_skipped > 0, "no overlap re-read");
+    assert!(
+        again[&Stream::Git].duplicates_skipped > 0,
+        "no overlap re-read"
+    );
+    assert!(
+        again[&Stream::Builds].duplicates_skipped > 0,
+        "no overlap re-read"
+    );
     assert_eq!(bench.outbox().await.len(), outbox.len());
 
     // New activity after that: found on top, nothing twice.
@@ -132,7 +138,10 @@ async fn a_cancelled_backfill_resumes_from_its_cursors() {
         )
         .await
         .unwrap();
-    assert!(partial.values().any(|p| !p.done), "cancelled backfill reported done");
+    assert!(
+        partial.values().any(|p| !p.done),
+        "cancelled backfill reported done"
+    );
     let resume = saved.lock().unwrap().clone();
     assert_eq!(resume, partial);
     let first: BTreeSet<String> = bench.outbox().await.into_keys().collect();
@@ -154,7 +163,10 @@ async fn a_cancelled_backfill_resumes_from_its_cursors() {
     // The resumed job continued from its cursors: it re-read at most the page in flight.
     let reread: u64 = done.values().map(|p| p.duplicates_skipped).sum::<u64>()
         - resume.values().map(|p| p.duplicates_skipped).sum::<u64>();
-    assert!(reread <= 3 * PAGE as u64, "resumed backfill re-read {reread} events");
+    assert!(
+        reread <= 3 * PAGE as u64,
+        "resumed backfill re-read {reread} events"
+    );
     // Watermarks of the periodic loop are not a backfill's business.
     assert!(
         bench

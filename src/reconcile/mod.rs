@@ -9,6 +9,7 @@
 //! * [`Reconciler::run`] — the periodic loop (every `reconcile.interval`), until cancelled.
 //! * [`Reconciler::run_once`] — one pass over every configured stream from its stored watermarks
 //!   (re-reading `reconcile.overlap` before them), then the failed-delivery replay.
+//! * [`Reconciler::replay_failed`] — only the failed-delivery replay.
 //! * [`Reconciler::backfill`] — a manual backfill of a window `[since, until)`; resumable from the
 //!   per-stream `cursor` of a [`JobProgress`]; reports progress after every durable page.
 //! * [`Reconciler::status`] — an [`OrgStatus`] snapshot for `GET /admin/status`.
@@ -208,6 +209,13 @@ impl Reconciler {
     pub async fn run_once(&self) -> Result<JobProgress, ReconcileError> {
         let _one_at_a_time = self.inner.pass_lock.lock().await;
         pass::periodic(&self.inner).await
+    }
+
+    /// Only the failed-delivery replay (part of every [`Reconciler::run_once`]): republishes the
+    /// original events of notifications Azure DevOps marked failed since the last look.
+    pub async fn replay_failed(&self) -> Result<StreamProgress, ReconcileError> {
+        let _one_at_a_time = self.inner.pass_lock.lock().await;
+        pass::replay_only(&self.inner).await
     }
 
     /// A manual backfill of `spec` (its `organization` must be this one): walks the requested
