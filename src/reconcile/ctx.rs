@@ -40,6 +40,8 @@ pub(crate) struct Ctx {
     pub opts: NormalizeOptions,
     /// Requests the organization allows in flight (`max_concurrency`).
     pub concurrency: usize,
+    /// Azure DevOps Services (not a Server collection): some events exist only there.
+    pub hosted: bool,
 }
 
 impl Ctx {
@@ -76,6 +78,11 @@ impl Ctx {
             }
             chosen
         };
+        // Unknown counts as Services; Server says `onPremises`.
+        let hosted = !connection
+            .deployment_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("onPremises"));
         let opts = NormalizeOptions {
             include_raw,
             origin: Origin::Backfill,
@@ -93,6 +100,7 @@ impl Ctx {
             all_projects,
             opts,
             concurrency: concurrency.max(1),
+            hosted,
         })
     }
 

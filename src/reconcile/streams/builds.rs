@@ -8,7 +8,7 @@
 //! What REST shows: a run's states (in progress from its queue time, completed with its result)
 //! and each stage/job record's start (→ in progress) and finish (→ completed, result). A stage or
 //! job that never started (skipped, or rejected at its approval) raised no state event and gets
-//! none here.
+//! none here; job state events exist on Azure DevOps Services only (not on a Server collection).
 
 use std::collections::BTreeMap;
 

@@ -156,7 +156,8 @@ impl<'a> Run<'a> {
                         ));
                     }
                 }
-                Some("Job") => {
+                // Job state events are raised by Azure DevOps Services only.
+                Some("Job") if ctx.hosted => {
                     let Some(stage) = stage_of(r, &by_id) else {
                         continue;
                     };
