@@ -89,6 +89,7 @@ struct Inner {
     wi_cache: streams::workitems::RevisionCache,
     /// One periodic pass at a time per organization (watermarks must not move backwards).
     pass_lock: tokio::sync::Mutex<()>,
+    routes: Arc<ctx::RouteCounts>,
 }
 
 impl Reconciler {
@@ -123,6 +124,7 @@ impl Reconciler {
                 status,
                 wi_cache: Default::default(),
                 pass_lock: tokio::sync::Mutex::new(()),
+                routes: Arc::default(),
             }),
         }
     }
@@ -167,6 +169,7 @@ impl Reconciler {
         s.rest_calls = c.calls;
         s.rest_retries = c.retries;
         s.rest_throttled = c.throttled;
+        s.rest_calls_by_route = self.inner.routes.snapshot();
         s
     }
 

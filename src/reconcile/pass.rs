@@ -16,16 +16,7 @@ use crate::config::Stream;
 const WATERMARK_DISPLAY: usize = 300;
 
 async fn load_ctx(inner: &Inner, projects: &[String]) -> Result<Ctx, ReconcileError> {
-    Ctx::load(
-        inner.org.name(),
-        inner.client.clone(),
-        inner.store.clone(),
-        inner.config.clone(),
-        inner.include_raw,
-        projects,
-        inner.org.max_concurrency,
-    )
-    .await
+    Ctx::load(inner, projects).await
 }
 
 fn unique(streams: &[Stream]) -> Vec<Stream> {

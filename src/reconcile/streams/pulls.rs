@@ -267,7 +267,7 @@ fn dedup(mut prs: Vec<Value>) -> Vec<Value> {
 /// `GET {project}/_apis/git/pullrequests/{id}` (`None` when it no longer exists).
 async fn get_pr(ctx: &Ctx, project: &Project, id: i64) -> Result<Option<Value>, ReconcileError> {
     let path = format!("{}/_apis/git/pullrequests/{id}", seg(&project.id));
-    match ctx.client.get(&path).await {
+    match ctx.get_raw(&path).await {
         Ok(r) => Ok(Some(r.body)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e.into()),
@@ -291,7 +291,7 @@ async fn comment_events(
                 seg(&project.id),
                 seg(repo)
             );
-            let resp = match ctx.client.get(&path).await {
+            let resp = match ctx.get_raw(&path).await {
                 Ok(r) => r,
                 Err(e) if e.is_not_found() => return Ok(Vec::new()),
                 Err(e) => return Err(ReconcileError::from(e)),

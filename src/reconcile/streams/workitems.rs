@@ -332,7 +332,7 @@ pub(super) async fn fetch_updates(
                     "_apis/wit/workitems/{id}/updates?$top=200&$skip={}",
                     all.len()
                 );
-                match ctx.client.get(&path).await {
+                match ctx.get_raw(&path).await {
                     Ok(resp) => {
                         let page = values(&resp);
                         all.extend(page.iter().cloned());
