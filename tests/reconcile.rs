@@ -131,6 +131,17 @@ async fn run_case(drop: f64, seed: u64) -> Outcome {
             rest_duplicates += p.duplicates_skipped;
         }
     }
+    // The loop `serve` spawned ran its start-up pass; the status shows every stream and the replay.
+    let status = server.reconcilers.statuses().remove(0);
+    assert_eq!(status.organization, "contoso");
+    assert!(status.last_pass_finished.is_some() && status.last_error.is_none());
+    assert!(status.next_pass.is_some(), "the periodic loop is not scheduled");
+    for name in ["git", "pullrequests", "builds", "workitems", "tfvc", "notifications"] {
+        let st = &status.streams[name];
+        assert!(st.last_success.is_some() && st.last_error.is_none(), "{name}: {st:?}");
+        assert!(st.watermark.is_some() && st.lag_seconds.is_some(), "{name}: {st:?}");
+    }
+    assert!(status.rest_calls > 0 && !status.rest_calls_by_route.is_empty());
     let expected = expected(&sim.truth());
     let mut messages = tap
         .drain(Duration::from_secs(2), Duration::from_secs(90))
