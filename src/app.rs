@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::health::Health;
-use crate::http::{AppState, auth::HookAuthenticator, router};
+use crate::http::{AppState, admin::AdminState, auth::HookAuthenticator, router};
+use crate::jobs::{JobRunner, RunnerSettings};
 use crate::publish::{self, PublisherSettings};
 use crate::reconcile::{Reconciler, Reconcilers};
 use crate::store::{self, Store};
@@ -64,12 +65,25 @@ pub async fn run_with(
         .map(|r| tokio::spawn(r.clone().run(reconcile_stop.clone())))
         .collect();
 
+    // Backfill jobs: unfinished ones from a previous run resume from their cursors.
+    let jobs_stop = CancellationToken::new();
+    let jobs = JobRunner::start(
+        store.clone(),
+        config.organizations.clone(),
+        Arc::new(reconcilers.clone()),
+        RunnerSettings::default(),
+        jobs_stop.clone(),
+    )
+    .await
+    .context("cannot load the backfill jobs")?;
+
     let state = AppState {
         config: config.clone(),
         store,
         health,
         metrics: telemetry::metrics_handle(),
         auth: HookAuthenticator::new(&config.hook_credentials, config.allow_anonymous_hooks),
+        admin: AdminState::new(&config.admin_token, jobs.clone(), reconcilers),
     };
     let addr = listener.local_addr()?;
     tracing::info!(%addr, exchange = %config.exchange, store = %config.store, "ado-ingest serving");
@@ -79,6 +93,9 @@ pub async fn run_with(
     tracing::info!("HTTP server stopped; stopping the reconcilers and draining the outbox");
     // Reconcilers stop at the next page boundary; what they inserted is durable already.
     reconcile_stop.cancel();
+    // Running backfills persist their cursors and stay queued for the next start.
+    jobs_stop.cancel();
+    jobs.stopped().await;
     for task in reconciler_tasks {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "reconciler task failed");

@@ -4,9 +4,12 @@
 
 pub mod ado;
 pub mod app;
+pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod health;
 pub mod http;
+pub mod jobs;
 pub mod normalize;
 pub mod publish;
 pub mod reconcile;

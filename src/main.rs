@@ -29,6 +29,14 @@ enum Command {
     Serve,
     /// Print the effective configuration (secrets redacted) and check it.
     CheckConfig,
+    /// Show the whole pipeline on this machine: a simulated Azure DevOps organization sends hooks
+    /// (with duplicates, reordering and delays) to a real server; exits 0 only when every change
+    /// reached RabbitMQ exactly once.
+    Demo(ado_ingest::demo::DemoArgs),
+    /// Run a simulated Azure DevOps organization (REST API + service hooks) on a port.
+    Sim(ado_ingest::sim::cli::SimArgs),
+    /// Backfill an organization's changes since a time, in-process or through a server (`--server`).
+    Backfill(ado_ingest::cli::backfill::BackfillArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +65,24 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(config).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Demo(args) => {
+            ado_ingest::telemetry::init_tracing_with_default(
+                ado_ingest::config::LogFormat::Text,
+                "warn",
+            );
+            let report = ado_ingest::demo::run(args).await?;
+            println!("\n{}", report.table());
+            Ok(if report.exact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Sim(args) => {
+            ado_ingest::telemetry::init_tracing(ado_ingest::config::LogFormat::Text);
+            ado_ingest::sim::cli::run_sim(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig => {
             let config = Config::from_process_env(cli.config.as_deref())?;
             print!("{}", config.to_redacted_toml());
@@ -64,6 +90,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: `serve` would refuse to start: {e}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill(args) => {
+            // In-process needs the configuration; with --server it only supplies the admin token.
+            let config = Config::from_process_env(cli.config.as_deref());
+            let job = ado_ingest::cli::backfill::run(args, config).await?;
+            Ok(ExitCode::from(ado_ingest::cli::backfill::exit_code(
+                job.job.state,
+            )))
         }
     }
 }

@@ -9,8 +9,13 @@ use crate::config::LogFormat;
 
 /// Installs the tracing subscriber; `RUST_LOG` overrides the default `info` level.
 pub fn init_tracing(format: LogFormat) {
+    init_tracing_with_default(format, "info,lapin=warn");
+}
+
+/// Like [`init_tracing`] with another default filter (e.g. `warn` for the demo's clean output).
+pub fn init_tracing_with_default(format: LogFormat, default_filter: &str) {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,lapin=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(true);

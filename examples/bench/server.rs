@@ -287,36 +287,19 @@ impl Tap {
 }
 
 /// Deletes our queue and everything the server declared for `exchange`; errors are ignored (a name
-/// that never existed is fine). One channel per call: an error closes its channel.
+/// that never existed is fine).
 pub async fn cleanup(amqp_url: &str, exchange: &str) {
-    let Ok(conn) = Connection::connect(amqp_url, ConnectionProperties::default()).await else {
-        eprintln!("bench: cannot connect to RabbitMQ to delete {exchange}*");
-        return;
-    };
-    let queues = [
-        format!("{exchange}.bench"),
-        format!("{exchange}.unrouted"),
-        format!("{exchange}.ledger"),
-        format!("{exchange}.all"),
-    ];
-    for q in queues {
-        if let Ok(ch) = conn.create_channel().await {
-            let _ = ch.queue_delete(q.as_str().into(), Default::default()).await;
-            let _ = ch.close(200, "ok".into()).await;
+    match Connection::connect(amqp_url, ConnectionProperties::default()).await {
+        Ok(conn) => {
+            if let Ok(ch) = conn.create_channel().await {
+                let queue = format!("{exchange}.bench");
+                let _ = ch
+                    .queue_delete(queue.as_str().into(), Default::default())
+                    .await;
+            }
+            let _ = conn.close(200, "bye".into()).await;
         }
+        Err(_) => eprintln!("bench: cannot connect to RabbitMQ to delete {exchange}*"),
     }
-    let exchanges = [
-        exchange.to_owned(),
-        format!("{exchange}.in"),
-        format!("{exchange}.unrouted"),
-    ];
-    for x in exchanges {
-        if let Ok(ch) = conn.create_channel().await {
-            let _ = ch
-                .exchange_delete(x.as_str().into(), Default::default())
-                .await;
-            let _ = ch.close(200, "ok".into()).await;
-        }
-    }
-    let _ = conn.close(200, "bye".into()).await;
+    ado_ingest::publish::delete_topology(amqp_url, exchange).await;
 }

@@ -1,5 +1,7 @@
-//! The HTTP surface: `router(state)` wires the hook receiver, health, readiness and metrics routes.
+//! The HTTP surface: `router(state)` wires the hook receiver, health, readiness, metrics and admin
+//! routes.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod health;
@@ -28,6 +30,7 @@ pub struct AppState {
     pub health: Arc<Health>,
     pub metrics: PrometheusHandle,
     pub auth: auth::HookAuthenticator,
+    pub admin: admin::AdminState,
 }
 
 /// The application's routes; pure, so tests can drive it with `oneshot`.
@@ -38,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .merge(admin::routes(&state))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_latency,

@@ -185,3 +185,34 @@ fn name(value: &str) -> Result<ShortString, PublishError> {
 fn topology(what: String, source: lapin::Error) -> PublishError {
     PublishError::Topology { what, source }
 }
+
+/// Deletes everything [`declare_topology`] and [`declare_ledger`] declare for `exchange` (queues
+/// with their messages), ignoring what does not exist. For throw-away exchanges: the demo, tests and
+/// benchmarks. One channel per operation, since an error closes its channel.
+pub async fn delete_topology(amqp_url: &str, exchange: &str) {
+    use lapin::{Connection, ConnectionProperties};
+    let Ok(conn) = Connection::connect(amqp_url, ConnectionProperties::default()).await else {
+        return;
+    };
+    for queue in [
+        unrouted_name(exchange),
+        all_queue_name(exchange),
+        ledger_queue_name(exchange),
+    ] {
+        if let Ok(ch) = conn.create_channel().await {
+            let _ = ch.queue_delete(queue.into(), Default::default()).await;
+            let _ = ch.close(200, "ok".into()).await;
+        }
+    }
+    for x in [
+        inbound_exchange_name(exchange),
+        exchange.to_string(),
+        unrouted_name(exchange),
+    ] {
+        if let Ok(ch) = conn.create_channel().await {
+            let _ = ch.exchange_delete(x.into(), Default::default()).await;
+            let _ = ch.close(200, "ok".into()).await;
+        }
+    }
+    let _ = conn.close(200, "topology deleted".into()).await;
+}

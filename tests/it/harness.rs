@@ -301,28 +301,15 @@ impl Tap {
     }
 }
 
-/// Deletes the exchanges and queues a server declared for `exchange`.
+/// Deletes the exchanges and queues a server declared for `exchange`, and the test's tap queue.
 pub async fn cleanup(exchange: &str) {
-    let Ok(conn) = Connection::connect(AMQP_URL, ConnectionProperties::default()).await else {
-        return;
-    };
-    let Ok(ch) = conn.create_channel().await else {
-        return;
-    };
-    for q in [
-        format!("{exchange}.unrouted"),
-        format!("{exchange}.all"),
-        format!("{exchange}.tap"),
-        format!("{exchange}.ledger"),
-    ] {
-        let _ = ch.queue_delete(q.into(), Default::default()).await;
+    if let Ok(conn) = Connection::connect(AMQP_URL, ConnectionProperties::default()).await
+        && let Ok(ch) = conn.create_channel().await
+    {
+        let _ = ch
+            .queue_delete(format!("{exchange}.tap").into(), Default::default())
+            .await;
+        let _ = conn.close(200, "bye".into()).await;
     }
-    for x in [
-        format!("{exchange}.in"),
-        exchange.to_string(),
-        format!("{exchange}.unrouted"),
-    ] {
-        let _ = ch.exchange_delete(x.into(), Default::default()).await;
-    }
-    let _ = conn.close(200, "bye".into()).await;
+    ado_ingest::publish::delete_topology(AMQP_URL, exchange).await;
 }

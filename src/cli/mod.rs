@@ -1,0 +1,3 @@
+//! Command-line subcommands whose work is more than a call into one module.
+
+pub mod backfill;

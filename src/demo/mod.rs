@@ -1,0 +1,310 @@
+//! `ado-ingest demo`: a simulated Azure DevOps organization sends hooks (with duplicates, reordering
+//! and delays) to a real `serve` on an embedded store, and the demo checks that every change the
+//! simulator made reached RabbitMQ exactly once.
+
+mod report;
+mod tap;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::normalize::{NormalizeOptions, normalize_hook, parse_envelope};
+use crate::sim::{self, ActivitySpec, FaultRates, SimConfig};
+
+pub use report::{DemoReport, TypeRow};
+
+/// Options of `ado-ingest demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Simulated actions to perform (each makes one or more changes).
+    #[arg(long, default_value_t = 300)]
+    pub actions: usize,
+    /// Seed of the simulated organization and its activity.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Share of hook deliveries sent twice.
+    #[arg(long, default_value_t = 0.05)]
+    pub duplicate: f64,
+    /// Share of hook deliveries sent out of order.
+    #[arg(long, default_value_t = 0.05)]
+    pub reorder: f64,
+    /// Share of hook deliveries delayed.
+    #[arg(long, default_value_t = 0.05)]
+    pub delay: f64,
+    /// Broker to publish to.
+    #[arg(
+        long,
+        env = "ADO_INGEST_AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    pub amqp_url: String,
+    /// Give up waiting for deliveries and messages after this long.
+    #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Keep the demo's exchange (`ado.demo.*`) instead of deleting it at the end.
+    #[arg(long)]
+    pub keep_exchange: bool,
+    /// Show no progress bar (plain lines only).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl Default for DemoArgs {
+    fn default() -> Self {
+        Self {
+            actions: 300,
+            seed: 42,
+            duplicate: 0.05,
+            reorder: 0.05,
+            delay: 0.05,
+            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            timeout: Duration::from_secs(90),
+            keep_exchange: false,
+            quiet: true,
+        }
+    }
+}
+
+fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Runs the whole demo and returns its report (`exact` tells whether every change arrived once).
+pub async fn run(args: DemoArgs) -> anyhow::Result<DemoReport> {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().context("cannot create a temporary directory for the store")?;
+    let suffix: u32 = rand::random();
+    let exchange = format!("ado.demo.{suffix:08x}");
+    let password = format!("demo-{:016x}", rand::random::<u64>());
+
+    let env: BTreeMap<String, String> = [
+        ("ADO_INGEST_EXCHANGE", exchange.clone()),
+        ("ADO_INGEST_AMQP_URL", args.amqp_url.clone()),
+        (
+            "ADO_INGEST_STORE",
+            dir.path().join("ado-ingest.sqlite").display().to_string(),
+        ),
+        ("ADO_INGEST_HOOK_CREDENTIALS", format!("demo:{password}")),
+        ("ADO_INGEST_SHUTDOWN_GRACE", "10s".into()),
+        ("ADO_INGEST_PUBLISH_MAX_BACKOFF", "2s".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let config = Config::load(None, &env)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(crate::app::run(config, listener, shutdown.clone()));
+
+    let outcome = drive(&args, &base, &exchange, &password, started).await;
+
+    shutdown.cancel();
+    match tokio::time::timeout(Duration::from_secs(30), server).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "demo server stopped with an error"),
+        Err(_) => tracing::warn!("demo server did not stop in time"),
+        _ => {}
+    }
+    if !args.keep_exchange {
+        crate::publish::delete_topology(&args.amqp_url, &exchange).await;
+    }
+    outcome
+}
+
+async fn wait_ready(base: &str, amqp_url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = client.get(format!("{base}/readyz")).send().await;
+        match ready {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) if Instant::now() >= deadline => {
+                let body = r.text().await.unwrap_or_default();
+                bail!(
+                    "the server did not become ready: {body}\nIs RabbitMQ running at {}? Start it with \
+                     `rabbitmq-server -detached` or pass --amqp-url.",
+                    crate::publish::redact_url(amqp_url)
+                );
+            }
+            Err(e) if Instant::now() >= deadline => bail!("the demo server is not answering: {e}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Creates one Web Hooks subscription per event type through the simulator's hooks REST API, as a
+/// user (or `subscriptions sync`) would against Azure DevOps.
+async fn subscribe_through_rest(
+    org_url: &str,
+    pat: &str,
+    hook_url: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for kind in sim::EVENT_KINDS {
+        let body = serde_json::json!({
+            "publisherId": kind.publisher_id,
+            "eventType": kind.event_type,
+            "resourceVersion": kind.resource_versions[0],
+            "consumerId": "webHooks",
+            "consumerActionId": "httpRequest",
+            "publisherInputs": {},
+            "consumerInputs": {
+                "url": hook_url,
+                "basicAuthUsername": "demo",
+                "basicAuthPassword": password,
+                "resourceDetailsToSend": "all",
+                "messagesToSend": "none",
+                "detailedMessagesToSend": "none"
+            }
+        });
+        let resp = client
+            .post(format!(
+                "{org_url}_apis/hooks/subscriptions?api-version=7.1"
+            ))
+            .basic_auth("", Some(pat))
+            .json(&body)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            bail!(
+                "creating the {} subscription failed: {status} {}",
+                kind.event_type,
+                resp.text().await.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn drive(
+    args: &DemoArgs,
+    base: &str,
+    exchange: &str,
+    password: &str,
+    started: Instant,
+) -> anyhow::Result<DemoReport> {
+    wait_ready(base, &args.amqp_url).await?;
+    let tap = tap::Tap::bind(&args.amqp_url, exchange).await?;
+
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let faults = FaultRates {
+        duplicate: args.duplicate,
+        reorder: args.reorder,
+        delay: args.delay,
+        max_delay: Duration::from_secs(20),
+        ..FaultRates::default()
+    };
+    let sim = sim::start(
+        SimConfig {
+            seed: args.seed,
+            // Azure DevOps' retry and delay timings, a hundred times faster.
+            time_scale: 0.01,
+            faults,
+            ..SimConfig::default()
+        },
+        sim_listener,
+    )
+    .await?;
+    let org = sim
+        .orgs()
+        .into_iter()
+        .next()
+        .context("the simulator has no organization")?;
+    subscribe_through_rest(
+        &org.base_url,
+        &sim.pat(),
+        &format!("{base}/hooks"),
+        password,
+    )
+    .await?;
+    if !args.quiet {
+        eprintln!(
+            "ado-ingest demo: simulated organization {} at {} → {base}/hooks → exchange {exchange}",
+            org.name, org.base_url
+        );
+    }
+
+    // Generate activity in small steps so progress is visible while hooks flow.
+    let bar = progress_bar(args.actions as u64, args.quiet);
+    bar.set_prefix("activity");
+    let mut done = 0;
+    while done < args.actions {
+        let step = (args.actions - done).min(10);
+        sim.generate(&ActivitySpec::new(step))?;
+        done += step;
+        bar.set_position(done as u64);
+        bar.set_message(format!(
+            "changes {}  hooks delivered {}  events published {}",
+            sim.truth_len(),
+            sim.stats().succeeded,
+            tap.count()
+        ));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bar.finish();
+
+    // Expected: every ground-truth change, by the id the receiver derives from its canonical payload.
+    let truth = sim.truth();
+    let mut expected: BTreeMap<String, &'static str> = BTreeMap::new();
+    for entry in &truth {
+        let body = serde_json::to_vec(&entry.canonical_payload())?;
+        let envelope =
+            parse_envelope(&body).map_err(|e| anyhow::anyhow!("simulated payload: {e}"))?;
+        let event = normalize_hook(&envelope, &NormalizeOptions::default());
+        expected.insert(event.id, entry.normalized_type);
+    }
+
+    let wait = progress_bar(expected.len() as u64, args.quiet);
+    wait.set_prefix("published");
+    let deadline = Instant::now() + args.timeout;
+    let settle = sim.settle(args.timeout);
+    tokio::pin!(settle);
+    let mut settled = None;
+    loop {
+        let have = tap.count_of(expected.keys());
+        wait.set_position(have as u64);
+        let stats = sim.stats();
+        wait.set_message(format!("deliveries outstanding {}", stats.outstanding));
+        if have == expected.len() && settled.is_some() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        tokio::select! {
+            r = &mut settle, if settled.is_none() => settled = Some(r),
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    // Let late duplicates (if any were wrongly published) show up before judging.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait.finish();
+
+    let stats = sim.stats();
+    let metrics = crate::telemetry::metrics_handle().render();
+    sim.shutdown().await;
+    Ok(report::build(
+        &truth,
+        &expected,
+        &tap.snapshot(),
+        &metrics,
+        stats,
+        started.elapsed(),
+    ))
+}

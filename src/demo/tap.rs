@@ -1,0 +1,106 @@
+//! The demo's own view of the exchange: a server-named, exclusive queue bound `#` that counts every
+//! message by id.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use futures::StreamExt;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties};
+
+/// Messages seen per id: (normalized type, how many times).
+pub type Seen = HashMap<String, (String, u32)>;
+
+pub struct Tap {
+    _conn: Connection,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Tap {
+    pub async fn bind(amqp_url: &str, exchange: &str) -> anyhow::Result<Self> {
+        let conn = Connection::connect(amqp_url, ConnectionProperties::default())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot connect to RabbitMQ at {}",
+                    crate::publish::redact_url(amqp_url)
+                )
+            })?;
+        let ch = conn.create_channel().await?;
+        let queue = ch
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        let name = queue.name().clone();
+        ch.queue_bind(
+            name.clone(),
+            exchange.into(),
+            "#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+        let mut consumer = ch
+            .basic_consume(
+                name,
+                "ado-ingest-demo".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let seen: Arc<Mutex<Seen>> = Arc::default();
+        let sink = seen.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(delivery)) = consumer.next().await {
+                let id = delivery
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
+                let kind = delivery
+                    .properties
+                    .kind()
+                    .as_ref()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
+                {
+                    let mut seen = sink.lock().expect("tap lock");
+                    let entry = seen.entry(id).or_insert((kind, 0));
+                    entry.1 += 1;
+                }
+                let _ = delivery.ack(BasicAckOptions::default()).await;
+            }
+        });
+        Ok(Self { _conn: conn, seen })
+    }
+
+    /// Messages received so far.
+    pub fn count(&self) -> usize {
+        self.seen
+            .lock()
+            .expect("tap lock")
+            .values()
+            .map(|(_, n)| *n as usize)
+            .sum()
+    }
+
+    /// How many of `ids` have arrived at least once.
+    pub fn count_of<'a>(&self, ids: impl Iterator<Item = &'a String>) -> usize {
+        let seen = self.seen.lock().expect("tap lock");
+        ids.filter(|id| seen.contains_key(*id)).count()
+    }
+
+    pub fn snapshot(&self) -> Seen {
+        self.seen.lock().expect("tap lock").clone()
+    }
+}
