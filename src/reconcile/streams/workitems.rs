@@ -172,7 +172,7 @@ async fn page_events(
         let (Some(id), Some(rev)) = (id_rev(row).0, id_rev(row).1) else {
             continue;
         };
-        if rev > 1 && !in_page.contains(&(id, rev - 1)) && cache.get(id, rev - 1).is_none() {
+        if rev > 1 && !in_page.contains(&(id, rev - 1)) && !cache.has(id, rev - 1) {
             missing.push(id);
         }
         in_page.insert((id, rev));
@@ -221,7 +221,7 @@ async fn page_events(
         if updates.contains_key(&id) {
             page_rows.insert((id, rev), item.clone());
         }
-        cache.put(id, item);
+        cache.put(id, &item);
     }
     // Link-only updates of items whose history was read anyway (they change no revision).
     for (id, list) in &updates {
