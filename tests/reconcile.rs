@@ -28,6 +28,15 @@ const SAME_ATTRIBUTES: &[&str] = &[
     "dataschema",
 ];
 
+/// Types whose REST-derived `time` is when the change was observed: a restore leaves no trace of
+/// its time, and a PR keeps none of its updates' or merge attempts' times (its closing update is
+/// dated by `closedDate`).
+const TIME_UNKNOWN: &[&str] = &[
+    "workitem.restored",
+    "git.pullrequest.updated",
+    "git.pullrequest.merge_attempted",
+];
+
 /// Which `data` fields REST reproduces for a type (`None`: all of them). A PR has no history in
 /// REST: an update found by REST carries the PR as observed, which is the state the update left
 /// except for the closer (`closedBy` is not in REST responses); a merge attempt or a creation is
@@ -131,6 +140,33 @@ async fn run_case(drop: f64, seed: u64) -> Outcome {
             rest_duplicates += p.duplicates_skipped;
         }
     }
+    // The loop `serve` spawned ran its start-up pass; the status shows every stream and the replay.
+    let status = server.reconcilers.statuses().remove(0);
+    assert_eq!(status.organization, "contoso");
+    assert!(status.last_pass_finished.is_some() && status.last_error.is_none());
+    assert!(
+        status.next_pass.is_some(),
+        "the periodic loop is not scheduled"
+    );
+    for name in [
+        "git",
+        "pullrequests",
+        "builds",
+        "workitems",
+        "tfvc",
+        "notifications",
+    ] {
+        let st = &status.streams[name];
+        assert!(
+            st.last_success.is_some() && st.last_error.is_none(),
+            "{name}: {st:?}"
+        );
+        assert!(
+            st.watermark.is_some() && st.lag_seconds.is_some(),
+            "{name}: {st:?}"
+        );
+    }
+    assert!(status.rest_calls > 0 && !status.rest_calls_by_route.is_empty());
     let expected = expected(&sim.truth());
     let mut messages = tap
         .drain(Duration::from_secs(2), Duration::from_secs(90))
@@ -225,7 +261,7 @@ fn check(o: &Outcome, drop: f64) {
                 e.truth.summary
             );
             assert!(
-                !(e.event_type == "workitem.updated" && !link_only(e)),
+                e.event_type != "workitem.updated" || link_only(e),
                 "field update {} not found by the reconciler",
                 e.truth.summary
             );
@@ -262,6 +298,23 @@ fn check(o: &Outcome, drop: f64) {
         for attr in SAME_ATTRIBUTES {
             assert_eq!(body[attr], e.body[attr], "{attr} of {}", e.truth.summary);
         }
+        // When the change happened, too, wherever REST can know it. A stage event, a deletion or a
+        // link-only update carries no time of its own: the hook's is when the event was raised (the
+        // simulator raises events up to 0.9 s after the change), REST's when the change was made.
+        let ty = e.event_type.as_str();
+        if matches!(ty, "pipeline.stage.state_changed" | "workitem.deleted") || link_only(e) {
+            let t = |b: &Value| {
+                chrono::DateTime::parse_from_rfc3339(b["time"].as_str().unwrap()).unwrap()
+            };
+            let gap = (t(&e.body) - t(body)).num_milliseconds();
+            assert!(
+                (0..1000).contains(&gap),
+                "time of {} off by {gap} ms",
+                e.truth.summary
+            );
+        } else if !TIME_UNKNOWN.contains(&ty) {
+            assert_eq!(body["time"], e.body["time"], "time of {}", e.truth.summary);
+        }
         let origin = body["adoorigin"].as_str().unwrap();
         if origin == "hook" {
             assert_eq!(
@@ -289,6 +342,12 @@ fn check(o: &Outcome, drop: f64) {
             missing.is_empty(),
             "with every hook delivered nothing may be missing"
         );
+        // The other way round: what hooks published, the reconciler finds again as duplicates.
+        assert_eq!(
+            o.rest_published, 0,
+            "the reconciler republished hook events"
+        );
+        assert!(o.rest_duplicates > o.expected.len() as u64 / 2);
     }
     if drop == 1.0 {
         assert!(o.published.values().all(|(_, b)| b["adoorigin"] != "hook"));
@@ -296,6 +355,11 @@ fn check(o: &Outcome, drop: f64) {
             by_rest > o.expected.len() / 2,
             "REST found too little: {by_rest}"
         );
+        // A hook arriving after the reconciler published its change is a duplicate.
+        assert_eq!(o.late_hooks.len(), 5);
+        for (status, body) in &o.late_hooks {
+            assert_eq!((*status, &body["duplicate"]), (200, &Value::Bool(true)));
+        }
     }
 }
 

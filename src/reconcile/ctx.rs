@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::ReconcileError;
-use crate::ado::{ApiVersion, OrgClient, RestResponse};
+use super::{Inner, ReconcileError};
+use crate::ado::{AdoError, ApiVersion, OrgClient, RestResponse};
 use crate::config::ReconcileConfig;
 use crate::normalize::envelope::Container;
 use crate::normalize::{
@@ -40,23 +40,62 @@ pub(crate) struct Ctx {
     pub opts: NormalizeOptions,
     /// Requests the organization allows in flight (`max_concurrency`).
     pub concurrency: usize,
+    /// Azure DevOps Services (not a Server collection): some events exist only there.
+    pub hosted: bool,
+    /// REST calls per route (shared by every pass of the organization).
+    pub routes: Arc<RouteCounts>,
+}
+
+/// REST calls per route template (`wit/reporting/workitemrevisions`, `git/repositories/{id}/pushes/{id}`,
+/// …): where a pass spends its calls (status page, benchmark).
+#[derive(Debug, Default)]
+pub struct RouteCounts {
+    counts: std::sync::Mutex<BTreeMap<String, u64>>,
+}
+
+impl RouteCounts {
+    pub fn count(&self, path: &str) {
+        let route = route_of(path);
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        *c.entry(route).or_default() += 1;
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// The route after `_apis/`, ids replaced by `{id}`, lowercase, without the query.
+fn route_of(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let tail = path.split("_apis/").nth(1).unwrap_or(path);
+    tail.split('/')
+        .map(|seg| {
+            let id_like = seg.chars().all(|c| c.is_ascii_digit())
+                || (seg.len() >= 32 && seg.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
+            if id_like && !seg.is_empty() {
+                "{id}".to_string()
+            } else {
+                seg.to_ascii_lowercase()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 impl Ctx {
     /// Connects (credentials, api-version, collection id) and lists the projects; `filter` names
     /// projects by name or id (empty = every readable project).
-    pub async fn load(
-        org: String,
-        client: OrgClient,
-        store: Arc<dyn Store>,
-        config: ReconcileConfig,
-        include_raw: bool,
-        filter: &[String],
-        concurrency: usize,
-    ) -> Result<Self, ReconcileError> {
+    pub async fn load(inner: &Inner, filter: &[String]) -> Result<Self, ReconcileError> {
+        let org = inner.org.name();
+        let client = inner.client.clone();
+        let routes = inner.routes.clone();
         let connection = client.connect().await?.clone();
         let base_url = client.base_url().to_string();
-        let all_projects = list_projects(&client).await?;
+        let all_projects = list_projects(&client, &routes).await?;
         let projects = if filter.is_empty() {
             all_projects.clone()
         } else {
@@ -76,23 +115,30 @@ impl Ctx {
             }
             chosen
         };
+        // Unknown counts as Services; Server says `onPremises`.
+        let hosted = !connection
+            .deployment_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("onPremises"));
         let opts = NormalizeOptions {
-            include_raw,
+            include_raw: inner.include_raw,
             origin: Origin::Backfill,
             org_override: Some(org.clone()),
         };
         Ok(Self {
             org,
             client,
-            store,
-            config,
+            store: inner.store.clone(),
+            config: inner.config.clone(),
             collection_id: connection.collection_id,
             base_url,
             api_version: connection.api_version,
             projects,
             all_projects,
             opts,
-            concurrency: concurrency.max(1),
+            concurrency: inner.org.max_concurrency.max(1),
+            hosted,
+            routes,
         })
     }
 
@@ -161,11 +207,18 @@ impl Ctx {
         self.projects.len() == self.all_projects.len()
     }
 
+    /// GET, counted per route; the client's error as is (callers tell 404 apart).
+    pub async fn get_raw(&self, path: &str) -> Result<RestResponse, AdoError> {
+        self.routes.count(path);
+        self.client.get(path).await
+    }
+
     pub async fn get(&self, path: &str) -> Result<RestResponse, ReconcileError> {
-        Ok(self.client.get(path).await?)
+        Ok(self.get_raw(path).await?)
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Result<RestResponse, ReconcileError> {
+        self.routes.count(path);
         Ok(self.client.post_json(path, body).await?)
     }
 
@@ -202,7 +255,10 @@ pub(crate) fn seg(s: &str) -> String {
 }
 
 /// Every project, following `x-ms-continuationtoken`.
-async fn list_projects(client: &OrgClient) -> Result<Vec<Project>, ReconcileError> {
+async fn list_projects(
+    client: &OrgClient,
+    routes: &RouteCounts,
+) -> Result<Vec<Project>, ReconcileError> {
     let mut out: BTreeMap<String, Project> = BTreeMap::new();
     let mut token: Option<String> = None;
     loop {
@@ -210,6 +266,7 @@ async fn list_projects(client: &OrgClient) -> Result<Vec<Project>, ReconcileErro
             Some(t) => format!("_apis/projects?$top=100&continuationToken={}", seg(t)),
             None => "_apis/projects?$top=100".to_string(),
         };
+        routes.count(&path);
         let resp = client.get(&path).await?;
         for p in values(&resp) {
             if let (Some(id), Some(name)) = (

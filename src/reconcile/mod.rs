@@ -9,6 +9,7 @@
 //! * [`Reconciler::run`] — the periodic loop (every `reconcile.interval`), until cancelled.
 //! * [`Reconciler::run_once`] — one pass over every configured stream from its stored watermarks
 //!   (re-reading `reconcile.overlap` before them), then the failed-delivery replay.
+//! * [`Reconciler::replay_failed`] — only the failed-delivery replay.
 //! * [`Reconciler::backfill`] — a manual backfill of a window `[since, until)`; resumable from the
 //!   per-stream `cursor` of a [`JobProgress`]; reports progress after every durable page.
 //! * [`Reconciler::status`] — an [`OrgStatus`] snapshot for `GET /admin/status`.
@@ -22,9 +23,29 @@
 //! events are inserted into the store (new ids → outbox, known ids → duplicates, not published
 //! again) and only then is the page's watermark or cursor written: a crash between pages resumes
 //! from the last durable page, re-reading at most one page, which the seen ids absorb.
+//!
+//! # What REST can and cannot reproduce
+//!
+//! Exactly (same id, same `data`; `time` within the hook's raise delay where the resource has no
+//! time of its own): `git.push` (+ commits), `git.pullrequest.created` (id; `data` is the PR as first
+//! seen), `git.pullrequest.commented` (threads), `build.completed`, `pipeline.run/stage/job
+//! .state_changed` (build + timeline: every state a record reached; jobs on Services only),
+//! `tfvc.checkin` (project ids from the changed paths), `workitem.created` / `.updated` / `.commented`
+//! (revisions report, previous revision or `updates` for the diff), link-only `workitem.updated`
+//! (links report + `updates`; not while the item is in the recycle bin — retried once it is back).
+//! Partly: `workitem.deleted` (items in the bin at a look), `workitem.restored` (items that left the
+//! bin between two looks, or went back in at a new rev; a delete + restore between two looks leaves
+//! no trace); `git.pullrequest.updated` (the closing state always — `closedBy` is not in REST — and
+//! an active PR's new state when only reviewers/votes/draft changed between two looks);
+//! `git.pullrequest.merge_attempted` (the last attempt, when the source commit or merge status changed
+//! between two looks). Not at all: intermediate PR states (the fingerprint holds `mergeStatus`, whose
+//! history REST does not keep, and the `queued` state a source push raises is never visible),
+//! pipeline approvals and classic release deployments (no stream). Whatever hook Azure DevOps gave up
+//! on is still replayed from `notificationsquery`, whatever its type.
 
 mod ctx;
 mod pass;
+mod registry;
 mod replay;
 pub mod spec;
 mod status;
@@ -40,6 +61,7 @@ use crate::ado::{AdoError, ClientOptions, OrgClient};
 use crate::config::{OrganizationConfig, ReconcileConfig};
 use crate::store::{Store, StoreError};
 
+pub use registry::Reconcilers;
 pub use spec::{BackfillSpec, JobProgress, StreamProgress};
 pub use status::{OrgStatus, StreamStatus};
 pub use walk::WATERMARK_NAMESPACE;
@@ -88,6 +110,7 @@ struct Inner {
     wi_cache: streams::workitems::RevisionCache,
     /// One periodic pass at a time per organization (watermarks must not move backwards).
     pass_lock: tokio::sync::Mutex<()>,
+    routes: Arc<ctx::RouteCounts>,
 }
 
 impl Reconciler {
@@ -122,6 +145,7 @@ impl Reconciler {
                 status,
                 wi_cache: Default::default(),
                 pass_lock: tokio::sync::Mutex::new(()),
+                routes: Arc::default(),
             }),
         }
     }
@@ -166,6 +190,7 @@ impl Reconciler {
         s.rest_calls = c.calls;
         s.rest_retries = c.retries;
         s.rest_throttled = c.throttled;
+        s.rest_calls_by_route = self.inner.routes.snapshot();
         s
     }
 
@@ -210,6 +235,13 @@ impl Reconciler {
         pass::periodic(&self.inner).await
     }
 
+    /// Only the failed-delivery replay (part of every [`Reconciler::run_once`]): republishes the
+    /// original events of notifications Azure DevOps marked failed since the last look.
+    pub async fn replay_failed(&self) -> Result<StreamProgress, ReconcileError> {
+        let _one_at_a_time = self.inner.pass_lock.lock().await;
+        pass::replay_only(&self.inner).await
+    }
+
     /// A manual backfill of `spec` (its `organization` must be this one): walks the requested
     /// streams (empty = the configured ones) over `[since, until)` (`until` default: now) through the
     /// same normalize + store path, starting each stream from its `cursor` in `resume` when present
@@ -246,39 +278,5 @@ impl std::fmt::Debug for Reconciler {
             .field("org", &self.name())
             .field("url", &self.inner.org.url)
             .finish_non_exhaustive()
-    }
-}
-
-/// Every configured organization's reconciler (what `serve` runs and the admin API looks up).
-#[derive(Debug, Clone, Default)]
-pub struct Reconcilers {
-    list: Vec<Reconciler>,
-}
-
-impl Reconcilers {
-    pub fn new(list: Vec<Reconciler>) -> Self {
-        Self { list }
-    }
-
-    /// The reconciler of an organization given by name (case-insensitive) or URL.
-    pub fn find(&self, name_or_url: &str) -> Option<&Reconciler> {
-        self.list.iter().find(|r| r.matches(name_or_url))
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Reconciler> {
-        self.list.iter()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    /// Every organization's status, in configuration order.
-    pub fn statuses(&self) -> Vec<OrgStatus> {
-        self.list.iter().map(Reconciler::status).collect()
     }
 }

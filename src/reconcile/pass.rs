@@ -16,16 +16,7 @@ use crate::config::Stream;
 const WATERMARK_DISPLAY: usize = 300;
 
 async fn load_ctx(inner: &Inner, projects: &[String]) -> Result<Ctx, ReconcileError> {
-    Ctx::load(
-        inner.org.name(),
-        inner.client.clone(),
-        inner.store.clone(),
-        inner.config.clone(),
-        inner.include_raw,
-        projects,
-        inner.org.max_concurrency,
-    )
-    .await
+    Ctx::load(inner, projects).await
 }
 
 fn unique(streams: &[Stream]) -> Vec<Stream> {
@@ -253,4 +244,28 @@ where
         progress(&job);
     }
     Ok(job)
+}
+
+/// Only the failed-delivery replay, from its stored position.
+pub(super) async fn replay_only(inner: &Inner) -> Result<StreamProgress, ReconcileError> {
+    let started = Utc::now();
+    let ctx = load_ctx(inner, &inner.org.projects).await?;
+    let never = CancellationToken::new();
+    let mut p = StreamProgress::default();
+    let mut on_page = |_: &StreamProgress| {};
+    let result = {
+        let mut w = Walk {
+            ctx: &ctx,
+            stream: REPLAY,
+            mode: Mode::Periodic,
+            progress: &mut p,
+            on_page: &mut on_page,
+            cancel: &never,
+        };
+        replay::walk(&mut w).await
+    };
+    match finish(inner, &ctx, REPLAY, &mut p, result, started).await {
+        Some(e) => Err(e),
+        None => Ok(p),
+    }
 }

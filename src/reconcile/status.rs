@@ -31,6 +31,8 @@ pub struct OrgStatus {
     pub rest_calls: u64,
     pub rest_retries: u64,
     pub rest_throttled: u64,
+    /// The reconciler's REST calls per route template (`wit/reporting/workitemrevisions`, …).
+    pub rest_calls_by_route: BTreeMap<String, u64>,
 }
 
 /// The status of one stream (or of the failed-delivery replay).

@@ -8,7 +8,7 @@
 //! What REST shows: a run's states (in progress from its queue time, completed with its result)
 //! and each stage/job record's start (→ in progress) and finish (→ completed, result). A stage or
 //! job that never started (skipped, or rejected at its approval) raised no state event and gets
-//! none here.
+//! none here; job state events exist on Azure DevOps Services only (not on a Server collection).
 
 use std::collections::BTreeMap;
 
@@ -74,7 +74,7 @@ async fn yaml_definitions(ctx: &Ctx, project: &Project) -> Result<Vec<i64>, Reco
         if let Some(t) = &token {
             path.push_str(&format!("&continuationToken={}", seg(t)));
         }
-        let resp = match ctx.client.get(&path).await {
+        let resp = match ctx.get_raw(&path).await {
             Ok(r) => r,
             Err(e) if e.is_not_found() => return Ok(out),
             Err(e) => return Err(e.into()),
@@ -207,7 +207,7 @@ async fn build_events(
             let run = pipeline::Run::new(ctx, project, b);
             events.extend(run.run_events(ctx));
             let path = format!("{}/_apis/build/builds/{id}/timeline", seg(&project.id));
-            let timeline = match ctx.client.get(&path).await {
+            let timeline = match ctx.get_raw(&path).await {
                 Ok(r) => r.body,
                 Err(e) if e.is_not_found() => return Ok(events),
                 Err(e) => return Err(e.into()),

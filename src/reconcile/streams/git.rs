@@ -156,7 +156,7 @@ async fn push_details(ctx: &Ctx, base: &str, page: &[Value]) -> Result<Vec<Value
             let path = format!(
                 "{base}/pushes/{id}?includeCommits={COMMITS_PER_PUSH}&includeRefUpdates=true"
             );
-            let mut push = match ctx.client.get(&path).await {
+            let mut push = match ctx.get_raw(&path).await {
                 Ok(resp) => resp.body,
                 Err(e) if e.is_not_found() => return Ok(None),
                 Err(e) => return Err(ReconcileError::from(e)),

@@ -19,9 +19,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
-use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::super::ReconcileError;
 use super::super::ctx::{Ctx, Project, seg, values};
@@ -31,7 +30,10 @@ use crate::normalize::NormalizedEvent;
 use crate::normalize::extract::{as_int, bool_at, str_at};
 use crate::normalize::time::format_time;
 
+mod rest;
 mod window;
+
+use rest::{comment_events, get_pr, list};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Cursor {
@@ -110,7 +112,9 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
     }
     let projects = w.ctx.projects.clone();
     let mut listed: BTreeSet<i64> = BTreeSet::new();
+    // The highest id advances only once the scan for PRs above it is durable (last phase).
     let max_before = cursor.max_id;
+    let mut max_seen = cursor.max_id;
     for project in &projects {
         let active = list(w.ctx, project, "status=active", None).await?;
         let mut events = Vec::new();
@@ -120,7 +124,7 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
                 continue;
             };
             listed.insert(id);
-            cursor.max_id = cursor.max_id.max(Some(id));
+            max_seen = max_seen.max(Some(id));
             let emit = match cursor.active.get(&id) {
                 None => vec!["git.pullrequest.created"],
                 Some(old) => changes(old, &state, pr),
@@ -174,7 +178,7 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
             .filter(|p| str_at(p, &["status"]) != Some("active"))
         {
             let Some(id) = pr_id(pr) else { continue };
-            cursor.max_id = cursor.max_id.max(Some(id));
+            max_seen = max_seen.max(Some(id));
             if listed.contains(&id) {
                 continue;
             }
@@ -192,7 +196,8 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
         events.extend(comment_events(w.ctx, project, &closed).await?);
         w.commit(events, found.len() as u64, &cursor).await?;
     }
-    Ok(())
+    cursor.max_id = max_seen;
+    w.commit(Vec::new(), 0, &cursor).await
 }
 
 /// What changed between two looks at an active PR, as the events REST can reproduce exactly.
@@ -221,102 +226,6 @@ fn pr_events(ctx: &Ctx, project: &Project, pr: &Value, types: &[&str]) -> Vec<No
             ctx.normalize(event_type, "1.0", pr, Some(&project.id), Some(&observed))
         })
         .collect()
-}
-
-/// A project's PRs of a status filter, newest first, all pages; `until` stops at the first PR it
-/// rejects.
-async fn list(
-    ctx: &Ctx,
-    project: &Project,
-    status: &str,
-    until: Option<&(dyn Fn(&Value) -> bool + Sync)>,
-) -> Result<Vec<Value>, ReconcileError> {
-    let top = ctx.config.page_size.max(1) as usize;
-    let mut out: Vec<Value> = Vec::new();
-    let mut skip = 0usize;
-    loop {
-        let path = format!(
-            "{}/_apis/git/pullrequests?searchCriteria.{status}&$top={top}&$skip={skip}",
-            seg(&project.id)
-        );
-        let resp = ctx.get(&path).await?;
-        let page = values(&resp);
-        skip += page.len();
-        for pr in page {
-            if until.is_some_and(|keep| !keep(pr)) {
-                return Ok(dedup(out));
-            }
-            out.push(pr.clone());
-        }
-        if page.len() < top {
-            return Ok(dedup(out));
-        }
-    }
-}
-
-/// Paging by `$skip` over a list that grows at the front can show a PR twice.
-fn dedup(mut prs: Vec<Value>) -> Vec<Value> {
-    let mut seen = BTreeSet::new();
-    prs.retain(|p| pr_id(p).is_none_or(|id| seen.insert(id)));
-    prs
-}
-
-/// `GET {project}/_apis/git/pullrequests/{id}` (`None` when it no longer exists).
-async fn get_pr(ctx: &Ctx, project: &Project, id: i64) -> Result<Option<Value>, ReconcileError> {
-    let path = format!("{}/_apis/git/pullrequests/{id}", seg(&project.id));
-    match ctx.client.get(&path).await {
-        Ok(r) => Ok(Some(r.body)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `git.pullrequest.commented` for every comment of these PRs' threads (one call per PR).
-async fn comment_events(
-    ctx: &Ctx,
-    project: &Project,
-    prs: &[Value],
-) -> Result<Vec<NormalizedEvent>, ReconcileError> {
-    let per_pr: Vec<Vec<NormalizedEvent>> = futures::stream::iter(prs.iter().cloned())
-        .map(|pr| async move {
-            let pr = &pr;
-            let (Some(id), Some(repo)) = (pr_id(pr), str_at(pr, &["repository", "id"])) else {
-                return Ok(Vec::new());
-            };
-            let path = format!(
-                "{}/_apis/git/repositories/{}/pullRequests/{id}/threads",
-                seg(&project.id),
-                seg(repo)
-            );
-            let resp = match ctx.client.get(&path).await {
-                Ok(r) => r,
-                Err(e) if e.is_not_found() => return Ok(Vec::new()),
-                Err(e) => return Err(ReconcileError::from(e)),
-            };
-            let mut events = Vec::new();
-            for thread in values(&resp) {
-                // System threads (votes, pushes, status) are not comment events.
-                let comments = thread.get("comments").and_then(Value::as_array);
-                for c in comments.into_iter().flatten() {
-                    if str_at(c, &["commentType"]).is_some_and(|t| t != "text") {
-                        continue;
-                    }
-                    let resource = json!({"comment": c, "pullRequest": pr});
-                    events.extend(ctx.normalize(
-                        "ms.vss-code.git-pullrequest-comment-event",
-                        "2.0",
-                        &resource,
-                        Some(&project.id),
-                        None,
-                    ));
-                }
-            }
-            Ok(events)
-        })
-        .buffered(ctx.concurrency)
-        .try_collect()
-        .await?;
-    Ok(per_pr.into_iter().flatten().collect())
 }
 
 /// Whether the server filters PR lists by time (`searchCriteria.minTime`, 7.1 / Server 2022.1).

@@ -85,7 +85,7 @@ async fn project_ids(ctx: &Ctx, page: &[Value]) -> Result<Vec<Vec<String>>, Reco
             let mut skip = 0usize;
             loop {
                 let path = format!("_apis/tfvc/changesets/{id}/changes?$top=1000&$skip={skip}");
-                let resp = ctx.client.get(&path).await?;
+                let resp = ctx.get_raw(&path).await?;
                 let changes = values(&resp);
                 for c in changes {
                     if let Some(name) = str_at(c, &["item", "path"])

@@ -7,7 +7,6 @@
 //! recycle bin is diffed against the last look (see `recycle`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
 
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -22,11 +21,11 @@ use crate::normalize::extract::{as_int, str_at};
 use crate::normalize::rest_shapes::workitem_update_from_revisions;
 use crate::normalize::workitem::TRACKED_FIELDS;
 
+mod cache;
 mod links;
 mod recycle;
 
-/// Items whose last revision the cache keeps before it starts over (bounds memory).
-const CACHE_LIMIT: usize = 250_000;
+pub(crate) use cache::RevisionCache;
 
 /// Fields read besides the tracked ones: identity, the snapshot published with every event, and
 /// what tells comments apart.
@@ -50,41 +49,6 @@ pub(crate) fn requested_fields() -> Vec<&'static str> {
         }
     }
     f
-}
-
-/// The last revision row seen per work item, so the next revision can be diffed without a call.
-#[derive(Default)]
-pub(crate) struct RevisionCache {
-    rows: Mutex<HashMap<i64, Value>>,
-}
-
-impl RevisionCache {
-    fn get(&self, id: i64, rev: i64) -> Option<Value> {
-        let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        rows.get(&id)
-            .filter(|r| r.get("rev").and_then(as_int) == Some(rev))
-            .cloned()
-    }
-
-    /// The cached row of an item, whatever its rev.
-    pub(crate) fn latest(&self, id: i64) -> Option<Value> {
-        let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        rows.get(&id).cloned()
-    }
-
-    fn put(&self, id: i64, row: Value) {
-        let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        if rows.len() >= CACHE_LIMIT && !rows.contains_key(&id) {
-            rows.clear();
-        }
-        let newer = rows
-            .get(&id)
-            .and_then(|r| r.get("rev").and_then(as_int))
-            .is_none_or(|old| row.get("rev").and_then(as_int).unwrap_or(0) >= old);
-        if newer {
-            rows.insert(id, row);
-        }
-    }
 }
 
 /// Where the stream is: one reporting token per scope ("" = the whole collection, else a project
@@ -208,7 +172,7 @@ async fn page_events(
         let (Some(id), Some(rev)) = (id_rev(row).0, id_rev(row).1) else {
             continue;
         };
-        if rev > 1 && !in_page.contains(&(id, rev - 1)) && cache.get(id, rev - 1).is_none() {
+        if rev > 1 && !in_page.contains(&(id, rev - 1)) && !cache.has(id, rev - 1) {
             missing.push(id);
         }
         in_page.insert((id, rev));
@@ -257,7 +221,7 @@ async fn page_events(
         if updates.contains_key(&id) {
             page_rows.insert((id, rev), item.clone());
         }
-        cache.put(id, item);
+        cache.put(id, &item);
     }
     // Link-only updates of items whose history was read anyway (they change no revision).
     for (id, list) in &updates {
@@ -332,7 +296,7 @@ pub(super) async fn fetch_updates(
                     "_apis/wit/workitems/{id}/updates?$top=200&$skip={}",
                     all.len()
                 );
-                match ctx.client.get(&path).await {
+                match ctx.get_raw(&path).await {
                     Ok(resp) => {
                         let page = values(&resp);
                         all.extend(page.iter().cloned());

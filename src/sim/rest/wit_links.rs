@@ -75,7 +75,7 @@ pub(super) fn links(org: &Org, req: &Req) -> ApiResult {
             }
         }
     }
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_by_key(|r| r.0);
     // Rows of one update stay on one page (the token resumes after a whole update).
     let mut end = rows.len().min(size);
     while end > 0 && end < rows.len() && rows[end].0 == rows[end - 1].0 {

@@ -147,16 +147,19 @@ impl<'a> Run<'a> {
                             "run": run,
                             "pipeline": self.pipeline,
                         });
+                        // The stage object of these events has no times: the event's own time
+                        // (the hook's `createdDate`) is when the record started or finished.
                         events.extend(ctx.normalize(
                             STAGE_EVENT,
                             VERSION,
                             &resource,
                             Some(&self.project.id),
-                            None,
+                            when(r, done),
                         ));
                     }
                 }
-                Some("Job") => {
+                // Job state events are raised by Azure DevOps Services only.
+                Some("Job") if ctx.hosted => {
                     let Some(stage) = stage_of(r, &by_id) else {
                         continue;
                     };
@@ -172,7 +175,7 @@ impl<'a> Run<'a> {
                             VERSION,
                             &resource,
                             Some(&self.project.id),
-                            None,
+                            when(r, done),
                         ));
                     }
                 }
@@ -235,6 +238,12 @@ impl<'a> Run<'a> {
             "finishTime": if completed { r.get("finishTime").cloned().unwrap_or(Value::Null) } else { Value::Null },
         })
     }
+}
+
+/// When a record reached the state: its start (in progress) or finish (completed).
+fn when(r: &Value, completed: bool) -> Option<&str> {
+    let key = if completed { "finishTime" } else { "startTime" };
+    r.get(key).and_then(Value::as_str)
 }
 
 /// The stage a job belongs to (through a phase record where Azure DevOps has one).

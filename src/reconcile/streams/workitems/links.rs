@@ -43,7 +43,7 @@ pub(super) async fn walk(
             }
             (None, Mode::Periodic) => {}
         }
-        let resp = match w.ctx.client.get(&path).await {
+        let resp = match w.ctx.get_raw(&path).await {
             Ok(r) => r,
             Err(e) if e.is_not_found() => return Ok(()),
             Err(e) => return Err(e.into()),

@@ -107,7 +107,7 @@ async fn deleted_items(
     futures::stream::iter(items.iter().cloned())
         .map(|(id, old)| async move {
             let path = format!("{}/_apis/wit/recyclebin/{id}", seg(project));
-            match ctx.client.get(&path).await {
+            match ctx.get_raw(&path).await {
                 Ok(resp) => Ok(Some((id, old, resp.body))),
                 // Destroyed (or restored) since the list was read.
                 Err(e) if e.is_not_found() => Ok(None),
