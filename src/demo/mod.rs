@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, OrganizationConfig};
 use crate::normalize::{NormalizeOptions, normalize_hook, parse_envelope};
 use crate::sim::{self, ActivitySpec, FaultRates, SimConfig};
 
@@ -36,6 +36,10 @@ pub struct DemoArgs {
     /// Share of hook deliveries delayed.
     #[arg(long, default_value_t = 0.05)]
     pub delay: f64,
+    /// Share of hook deliveries lost for good (as on probation); the reconciler, polling the
+    /// simulator's REST API every 2 s, fills the gaps.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop: f64,
     /// Broker to publish to.
     #[arg(
         long,
@@ -62,6 +66,7 @@ impl Default for DemoArgs {
             duplicate: 0.05,
             reorder: 0.05,
             delay: 0.05,
+            drop: 0.0,
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             timeout: Duration::from_secs(90),
             keep_exchange: false,
@@ -105,13 +110,47 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoReport> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let config = Config::load(None, &env)?;
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let faults = FaultRates {
+        duplicate: args.duplicate,
+        reorder: args.reorder,
+        delay: args.delay,
+        drop: args.drop,
+        max_delay: Duration::from_secs(20),
+        ..FaultRates::default()
+    };
+    let sim = sim::start(
+        SimConfig {
+            seed: args.seed,
+            // Azure DevOps' retry and delay timings, a hundred times faster.
+            time_scale: 0.01,
+            faults,
+            ..SimConfig::default()
+        },
+        sim_listener,
+    )
+    .await?;
+    let org = sim
+        .orgs()
+        .into_iter()
+        .next()
+        .context("the simulator has no organization")?;
+    let mut config = Config::load(None, &env)?;
+    if args.drop > 0.0 {
+        // Lost hooks are found again through the simulator's REST API, like a real organization's.
+        config.organizations = vec![OrganizationConfig::with_pat(
+            org.base_url.clone(),
+            sim.pat(),
+        )];
+        config.reconcile.interval = Duration::from_secs(2);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(crate::app::run(config, listener, shutdown.clone()));
 
-    let outcome = drive(&args, &base, &exchange, &password, started).await;
+    let outcome = drive(&args, &sim, &org, &base, &exchange, &password, started).await;
+    sim.shutdown().await;
 
     shutdown.cancel();
     match tokio::time::timeout(Duration::from_secs(30), server).await {
@@ -194,6 +233,8 @@ async fn subscribe_through_rest(
 
 async fn drive(
     args: &DemoArgs,
+    sim: &sim::Simulator,
+    org: &sim::OrgInfo,
     base: &str,
     exchange: &str,
     password: &str,
@@ -202,30 +243,6 @@ async fn drive(
     wait_ready(base, &args.amqp_url).await?;
     let tap = tap::Tap::bind(&args.amqp_url, exchange).await?;
 
-    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let faults = FaultRates {
-        duplicate: args.duplicate,
-        reorder: args.reorder,
-        delay: args.delay,
-        max_delay: Duration::from_secs(20),
-        ..FaultRates::default()
-    };
-    let sim = sim::start(
-        SimConfig {
-            seed: args.seed,
-            // Azure DevOps' retry and delay timings, a hundred times faster.
-            time_scale: 0.01,
-            faults,
-            ..SimConfig::default()
-        },
-        sim_listener,
-    )
-    .await?;
-    let org = sim
-        .orgs()
-        .into_iter()
-        .next()
-        .context("the simulator has no organization")?;
     subscribe_through_rest(
         &org.base_url,
         &sim.pat(),
@@ -298,7 +315,6 @@ async fn drive(
 
     let stats = sim.stats();
     let metrics = crate::telemetry::metrics_handle().render();
-    sim.shutdown().await;
     Ok(report::build(
         &truth,
         &expected,

@@ -15,6 +15,8 @@ pub struct TypeRow {
     pub published: u64,
     /// Hook deliveries the receiver answered `duplicate` (never published again).
     pub duplicates_suppressed: u64,
+    /// Changes whose hook never came, published by the reconciler from the REST API.
+    pub reconciled: u64,
     /// Changes that never reached the exchange.
     pub missing: u64,
     /// Messages published more than once, or not matching any change.
@@ -75,16 +77,19 @@ pub fn build(
     for (id, ty) in expected {
         let row = rows.entry(ty.to_string()).or_default();
         match seen.get(id) {
-            Some((_, n)) => {
+            Some(m) => {
                 row.published += 1;
-                row.extra += u64::from(n - 1);
+                row.extra += u64::from(m.count - 1);
+                if m.origin != "hook" {
+                    row.reconciled += 1;
+                }
             }
             None => row.missing += 1,
         }
     }
-    for (id, (ty, n)) in seen {
+    for (id, m) in seen {
         if !expected.contains_key(id) {
-            rows.entry(ty.clone()).or_default().extra += u64::from(*n);
+            rows.entry(m.kind.clone()).or_default().extra += u64::from(m.count);
         }
     }
     for (ty, n) in duplicates_by_type(metrics) {
@@ -106,43 +111,52 @@ impl DemoReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<34} {:>8} {:>10} {:>11} {:>8} {:>6}",
-            "event type", "changes", "published", "duplicates", "missing", "extra"
+            "{:<34} {:>8} {:>10} {:>11} {:>11} {:>8} {:>6}",
+            "event type", "changes", "published", "duplicates", "reconciled", "missing", "extra"
         );
-        let _ = writeln!(out, "{}", "-".repeat(82));
+        let _ = writeln!(out, "{}", "-".repeat(94));
         let mut total = TypeRow::default();
         for (ty, r) in &self.rows {
             let _ = writeln!(
                 out,
-                "{:<34} {:>8} {:>10} {:>11} {:>8} {:>6}",
-                ty, r.changes, r.published, r.duplicates_suppressed, r.missing, r.extra
+                "{:<34} {:>8} {:>10} {:>11} {:>11} {:>8} {:>6}",
+                ty,
+                r.changes,
+                r.published,
+                r.duplicates_suppressed,
+                r.reconciled,
+                r.missing,
+                r.extra
             );
             total.changes += r.changes;
             total.published += r.published;
             total.duplicates_suppressed += r.duplicates_suppressed;
+            total.reconciled += r.reconciled;
             total.missing += r.missing;
             total.extra += r.extra;
         }
-        let _ = writeln!(out, "{}", "-".repeat(82));
+        let _ = writeln!(out, "{}", "-".repeat(94));
         let _ = writeln!(
             out,
-            "{:<34} {:>8} {:>10} {:>11} {:>8} {:>6}",
+            "{:<34} {:>8} {:>10} {:>11} {:>11} {:>8} {:>6}",
             "total",
             total.changes,
             total.published,
             total.duplicates_suppressed,
+            total.reconciled,
             total.missing,
             total.extra
         );
         let d = &self.deliveries;
         let _ = writeln!(
             out,
-            "\nhook deliveries: {} notifications, {} attempts, {} sent twice, {} reordered, {} delayed; {:.1} s",
+            "\nhook deliveries: {} notifications, {} attempts, {} sent twice, {} reordered, {} delayed, {} dropped; {:.1} s",
             d.notifications,
             d.attempts,
             d.duplicates_sent,
             d.reordered,
             d.delayed,
+            d.dropped_by_fault,
             self.elapsed.as_secs_f64()
         );
         let _ = writeln!(

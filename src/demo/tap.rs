@@ -10,8 +10,19 @@ use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, Que
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 
-/// Messages seen per id: (normalized type, how many times).
-pub type Seen = HashMap<String, (String, u32)>;
+/// One event id as seen on the exchange.
+#[derive(Debug, Clone)]
+pub struct SeenMessage {
+    /// Normalized type (AMQP `type`).
+    pub kind: String,
+    /// How many times it was published.
+    pub count: u32,
+    /// `adoorigin` of its first copy: `hook`, `backfill` (the reconciler) or `replay`.
+    pub origin: String,
+}
+
+/// Messages seen, by id.
+pub type Seen = HashMap<String, SeenMessage>;
 
 pub struct Tap {
     _conn: Connection,
@@ -73,10 +84,18 @@ impl Tap {
                     .as_ref()
                     .map(|s| s.to_string())
                     .unwrap_or_default();
+                let origin = serde_json::from_slice::<serde_json::Value>(&delivery.data)
+                    .ok()
+                    .and_then(|v| v["adoorigin"].as_str().map(str::to_string))
+                    .unwrap_or_default();
                 {
                     let mut seen = sink.lock().expect("tap lock");
-                    let entry = seen.entry(id).or_insert((kind, 0));
-                    entry.1 += 1;
+                    let entry = seen.entry(id).or_insert(SeenMessage {
+                        kind,
+                        count: 0,
+                        origin,
+                    });
+                    entry.count += 1;
                 }
                 let _ = delivery.ack(BasicAckOptions::default()).await;
             }
@@ -90,7 +109,7 @@ impl Tap {
             .lock()
             .expect("tap lock")
             .values()
-            .map(|(_, n)| *n as usize)
+            .map(|m| m.count as usize)
             .sum()
     }
 
