@@ -128,6 +128,50 @@ pub fn tenant_of(containers: &Containers, resource: &Value, opts: &NormalizeOpti
     }
 }
 
+/// The message as serialized: the attributes, then `data` with the original resource appended as
+/// `raw` by reference — the resource (often most of the bytes) is never cloned.
+struct Message<'a> {
+    attributes: &'a Map<String, Value>,
+    data: &'a Map<String, Value>,
+    raw: Option<&'a Value>,
+}
+
+struct DataWithRaw<'a> {
+    fields: &'a Map<String, Value>,
+    raw: Option<&'a Value>,
+}
+
+impl serde::Serialize for Message<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.attributes.len() + 1))?;
+        for (k, v) in self.attributes {
+            map.serialize_entry(k, v)?;
+        }
+        let data = DataWithRaw {
+            fields: self.data,
+            raw: self.raw,
+        };
+        map.serialize_entry("data", &data)?;
+        map.end()
+    }
+}
+
+impl serde::Serialize for DataWithRaw<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let extra = usize::from(self.raw.is_some());
+        let mut map = s.serialize_map(Some(self.fields.len() + extra))?;
+        for (k, v) in self.fields.iter().filter(|(k, _)| k.as_str() != "raw") {
+            map.serialize_entry(k, v)?;
+        }
+        if let Some(raw) = self.raw {
+            map.serialize_entry("raw", raw)?;
+        }
+        map.end()
+    }
+}
+
 /// URI of the JSON Schema of a normalized type (`schemas/<type>.schema.json`).
 pub fn dataschema(event_type: &str) -> String {
     format!("urn:ado-ingest:schema:{event_type}:1")
@@ -155,10 +199,6 @@ pub fn finish(
         (None, Some(p)) => format!("urn:ado:collection:{}/{p}", tenant.collection_id),
         (None, None) => format!("urn:ado:collection:{}", tenant.collection_id),
     };
-    let mut data = draft.data;
-    if opts.include_raw {
-        data.insert("raw".into(), raw.clone());
-    }
     let mut ce = json!({
         "specversion": "1.0",
         "id": id,
@@ -179,8 +219,12 @@ pub fn finish(
     if let Some(seq) = draft.sequence {
         obj.insert("sequence".into(), Value::String(seq.to_string()));
     }
-    obj.insert("data".into(), Value::Object(data));
-    let body = serde_json::to_vec(&ce).expect("serializable");
+    let message = Message {
+        attributes: obj,
+        data: &draft.data,
+        raw: opts.include_raw.then_some(raw),
+    };
+    let body = serde_json::to_vec(&message).expect("serializable");
     NormalizedEvent {
         id,
         event_type: draft.event_type.to_string(),
