@@ -179,7 +179,17 @@ async fn page_events(
     }
     missing.sort_unstable();
     missing.dedup();
-    let updates = fetch_updates(ctx, &missing).await?;
+    // Only what this page needs of those histories: the field updates of its revisions and
+    // the link-only updates.
+    let mut updates = fetch_updates(ctx, &missing).await?;
+    for (id, list) in updates.iter_mut() {
+        list.retain(|u| {
+            u.get("fields").is_none()
+                || u.get("rev")
+                    .and_then(as_int)
+                    .is_some_and(|r| in_page.contains(&(*id, r)))
+        });
+    }
     let mut events = Vec::with_capacity(rows.len());
     let mut beyond = !rows.is_empty();
     let mut page_rows: HashMap<(i64, i64), Value> = HashMap::new();

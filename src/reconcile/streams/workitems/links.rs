@@ -15,6 +15,9 @@ use super::super::super::ctx::{Ctx, seg, values};
 use super::super::super::walk::{Mode, Walk};
 use super::super::{query_time, time_of};
 use super::{Cursor, fetch_updates, requested_fields, with_revision};
+
+/// Items whose update histories are held at once.
+const CHUNK: usize = 128;
 use crate::normalize::NormalizedEvent;
 use crate::normalize::extract::{as_int, str_at};
 
@@ -98,31 +101,34 @@ async fn link_events(
         .filter(|(id, _)| in_bin.contains(id))
         .map(|(id, t)| (*id, *t))
         .collect();
-    let updates = fetch_updates(ctx, &live_ids).await?;
     let mut events = Vec::new();
-    for (id, list) in &updates {
-        let (Some(item), Some(since)) = (live.get(id), changed.get(id)) else {
-            continue;
-        };
-        let project = str_at(item, &["fields", "System.TeamProject"])
-            .and_then(|n| ctx.project_by_name(n))
-            .map(|p| p.id.clone());
-        for u in list.iter().filter(|u| u.get("fields").is_none()) {
-            if time_of(u, "revisedDate").is_some_and(|t| t < *since) {
-                continue;
-            }
-            let Some(rev) = u.get("rev").and_then(as_int) else {
+    // A few items at a time: an item's whole update history can be large.
+    for chunk in live_ids.chunks(CHUNK) {
+        let updates = fetch_updates(ctx, chunk).await?;
+        for (id, list) in &updates {
+            let (Some(item), Some(since)) = (live.get(id), changed.get(id)) else {
                 continue;
             };
-            let snapshot = item_at(item, list, rev);
-            let resource = with_revision(u.clone(), &snapshot);
-            events.extend(ctx.normalize(
-                "workitem.updated",
-                "1.0",
-                &resource,
-                project.as_deref(),
-                None,
-            ));
+            let project = str_at(item, &["fields", "System.TeamProject"])
+                .and_then(|n| ctx.project_by_name(n))
+                .map(|p| p.id.clone());
+            for u in list.iter().filter(|u| u.get("fields").is_none()) {
+                if time_of(u, "revisedDate").is_some_and(|t| t < *since) {
+                    continue;
+                }
+                let Some(rev) = u.get("rev").and_then(as_int) else {
+                    continue;
+                };
+                let snapshot = item_at(item, list, rev);
+                let resource = with_revision(u.clone(), &snapshot);
+                events.extend(ctx.normalize(
+                    "workitem.updated",
+                    "1.0",
+                    &resource,
+                    project.as_deref(),
+                    None,
+                ));
+            }
         }
     }
     Ok((events, deleted))
