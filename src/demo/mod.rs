@@ -117,7 +117,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoReport> {
         delay: args.delay,
         drop: args.drop,
         max_delay: Duration::from_secs(20),
-        ..FaultRates::default()
     };
     let sim = sim::start(
         SimConfig {
@@ -242,6 +241,8 @@ async fn drive(
 ) -> anyhow::Result<DemoReport> {
     wait_ready(base, &args.amqp_url).await?;
     let tap = tap::Tap::bind(&args.amqp_url, exchange).await?;
+    // The metrics recorder is process-wide: count only what this demo adds to it.
+    let metrics_before = crate::telemetry::metrics_handle().render();
 
     subscribe_through_rest(
         &org.base_url,
@@ -314,12 +315,12 @@ async fn drive(
     wait.finish();
 
     let stats = sim.stats();
-    let metrics = crate::telemetry::metrics_handle().render();
+    let metrics_after = crate::telemetry::metrics_handle().render();
     Ok(report::build(
         &truth,
         &expected,
         &tap.snapshot(),
-        &metrics,
+        (&metrics_before, &metrics_after),
         stats,
         started.elapsed(),
     ))

@@ -64,7 +64,7 @@ pub fn build(
     truth: &[TruthEntry],
     expected: &BTreeMap<String, &'static str>,
     seen: &Seen,
-    metrics: &str,
+    (metrics_before, metrics_after): (&str, &str),
     deliveries: DeliveryStats,
     elapsed: Duration,
 ) -> DemoReport {
@@ -92,8 +92,10 @@ pub fn build(
             rows.entry(m.kind.clone()).or_default().extra += u64::from(m.count);
         }
     }
-    for (ty, n) in duplicates_by_type(metrics) {
-        rows.entry(ty).or_default().duplicates_suppressed += n;
+    let before = duplicates_by_type(metrics_before);
+    for (ty, n) in duplicates_by_type(metrics_after) {
+        let earlier = before.get(&ty).copied().unwrap_or(0);
+        rows.entry(ty).or_default().duplicates_suppressed += n.saturating_sub(earlier);
     }
     // Distinct changes can share an identity only if the simulator made the same change twice.
     let exact =
@@ -159,6 +161,14 @@ impl DemoReport {
             d.dropped_by_fault,
             self.elapsed.as_secs_f64()
         );
+        let missing: u64 = self.rows.values().map(|r| r.missing).sum();
+        if missing > 0 && self.deliveries.dropped_by_fault > 0 {
+            let _ = writeln!(
+                out,
+                "{missing} changes are missing: their hooks were dropped and the Azure DevOps REST API keeps no \
+                 trace of them (intermediate pull-request states, pipeline approvals, release deployments)."
+            );
+        }
         let _ = writeln!(
             out,
             "{}",
