@@ -189,8 +189,9 @@ impl Store for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, id, event_type, routing_key, time_ms, body, attempts FROM outbox
-                 WHERE next_attempt_at_ms <= ?1 ORDER BY next_attempt_at_ms, seq LIMIT ?2",
+                "SELECT o.seq, o.id, o.event_type, o.routing_key, o.time_ms, COALESCE(b.body, o.body), o.attempts
+                 FROM outbox o LEFT JOIN outbox_body b ON b.seq = o.seq
+                 WHERE o.next_attempt_at_ms <= ?1 ORDER BY o.next_attempt_at_ms, o.seq LIMIT ?2",
             )?;
             let rows = stmt.query_map([now_ms(), limit], |row| {
                 Ok(PendingMessage {

@@ -177,9 +177,13 @@ fn apply(
             let mut delete = conn
                 .prepare_cached("DELETE FROM outbox WHERE seq = ?1")
                 .map_err(backend)?;
+            let mut delete_body = conn
+                .prepare_cached("DELETE FROM outbox_body WHERE seq = ?1")
+                .map_err(backend)?;
             let mut deleted = 0u64;
             for seq in seqs {
                 deleted += delete.execute([seq]).map_err(backend)? as u64;
+                delete_body.execute([seq]).map_err(backend)?;
             }
             *depth = depth.saturating_sub(deleted);
             Ok(Answer::Count(deleted))
@@ -299,8 +303,11 @@ fn insert(
     let mut put_outbox = conn
         .prepare_cached(
             "INSERT INTO outbox (id, event_type, routing_key, time_ms, body, attempts, next_attempt_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+             VALUES (?1, ?2, ?3, ?4, x'', 0, ?5)",
         )
+        .map_err(backend)?;
+    let mut put_body = conn
+        .prepare_cached("INSERT INTO outbox_body (seq, body) VALUES (?1, ?2)")
         .map_err(backend)?;
     for (event, outcome) in events.iter().zip(&outcomes) {
         if *outcome == InsertOutcome::Accepted {
@@ -311,9 +318,11 @@ fn insert(
                     event.event_type,
                     event.routing_key,
                     event.time.timestamp_millis(),
-                    event.body,
                     now
                 ])
+                .map_err(backend)?;
+            put_body
+                .execute(params![conn.last_insert_rowid(), event.body])
                 .map_err(backend)?;
         }
     }
