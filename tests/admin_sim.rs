@@ -202,19 +202,15 @@ async fn poll(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_through_the_admin_api_publishes_every_change_whose_hook_was_dropped() {
-    backfill_through_the_admin_api(22, KNOWN_GAP).await;
+    backfill_through_the_admin_api(22, &[]).await;
 }
 
 /// Seed 21 leaves a YAML run waiting for an approval: its completed first stage is in the REST
-/// timeline but the backfill publishes only the stage's `inProgress` change (reconciler gap).
+/// timeline while the run is still in progress, and the backfill must publish that state too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "reconciler gap: completed stage of a run still in progress is not backfilled"]
 async fn a_backfill_finds_the_completed_stage_of_a_run_waiting_for_approval() {
     backfill_through_the_admin_api(21, &[]).await;
 }
-
-/// Left out of the completeness check until the reconciler backfills them (see the ignored test).
-const KNOWN_GAP: &[&str] = &["pipeline.stage.state_changed"];
 
 async fn backfill_through_the_admin_api(seed: u64, known_gap: &[&str]) {
     let sim = start_sim(seed).await;
@@ -405,7 +401,7 @@ async fn the_in_process_command_backfills_publishes_and_drains_the_outbox() {
     );
 
     let published = tap.drain(Duration::from_secs(2)).await;
-    check_against_truth(&published, &truth, KNOWN_GAP);
+    check_against_truth(&published, &truth, &[]);
     // Everything it stored reached the broker before it exited, and its counters say so.
     let store = ado_ingest::store::open(&store.display().to_string(), 1000)
         .await
