@@ -10,8 +10,7 @@ use ado_ingest::config::{Config, OrganizationConfig};
 use ado_ingest::normalize::{NormalizeOptions, Origin, normalize_hook, parse_envelope};
 use ado_ingest::sim::{self, ActivitySpec, FaultRates, SimConfig, Simulator};
 use futures::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::BasicAckOptions;
 use lapin::{Connection, ConnectionProperties};
 use serde_json::{Value, json};
 
@@ -78,31 +77,8 @@ impl Tap {
         let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
             .await
             .unwrap();
-        let ch = conn.create_channel().await.unwrap();
         let queue = format!("{exchange}.tap");
-        let opts = QueueDeclareOptions {
-            auto_delete: true,
-            ..Default::default()
-        };
-        ch.queue_declare(queue.clone().into(), opts, FieldTable::default())
-            .await
-            .unwrap();
-        ch.queue_bind(
-            queue.clone().into(),
-            exchange.into(),
-            "#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        let consumer = ch
-            .basic_consume(
-                queue.into(),
-                "tap".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
+        let consumer = ado_ingest::publish::consume_everything(&conn, exchange, Some(&queue))
             .await
             .unwrap();
         Self { conn, consumer }

@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use futures::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::BasicAckOptions;
 use lapin::{Connection, ConnectionProperties};
 
 /// One event id as seen on the exchange.
@@ -39,35 +38,7 @@ impl Tap {
                     crate::publish::redact_url(amqp_url)
                 )
             })?;
-        let ch = conn.create_channel().await?;
-        let queue = ch
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        let name = queue.name().clone();
-        ch.queue_bind(
-            name.clone(),
-            exchange.into(),
-            "#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-        let mut consumer = ch
-            .basic_consume(
-                name,
-                "ado-ingest-demo".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        let mut consumer = crate::publish::consume_everything(&conn, exchange, None).await?;
         let seen: Arc<Mutex<Seen>> = Arc::default();
         let sink = seen.clone();
         tokio::spawn(async move {

@@ -24,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 pub use backoff::redact_url;
 pub use batch::{APP_ID, CONTENT_TYPE, SEND_ID_HEADER};
 pub use topology::{
-    LEDGER_MIN_BYTES, all_queue_name, declare_ledger, declare_topology, delete_topology,
-    inbound_exchange_name, ledger_queue_name, unrouted_name,
+    LEDGER_MIN_BYTES, all_queue_name, consume_everything, declare_ledger, declare_topology,
+    delete_topology, inbound_exchange_name, ledger_queue_name, unrouted_name,
 };
 
 use crate::config::Config;

@@ -216,3 +216,40 @@ pub async fn delete_topology(amqp_url: &str, exchange: &str) {
     }
     let _ = conn.close(200, "topology deleted".into()).await;
 }
+
+/// Declares a queue bound with `#` to `exchange` and starts consuming it: every event the exchange
+/// routes. `queue = None` asks the broker for an exclusive, server-named queue; a named queue is
+/// auto-deleted with its last consumer. For the demo's tally and for tests.
+pub async fn consume_everything(
+    conn: &lapin::Connection,
+    exchange: &str,
+    queue: Option<&str>,
+) -> lapin::Result<lapin::Consumer> {
+    use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+    use lapin::types::FieldTable;
+    let ch = conn.create_channel().await?;
+    let opts = QueueDeclareOptions {
+        exclusive: queue.is_none(),
+        auto_delete: true,
+        ..Default::default()
+    };
+    let declared = ch
+        .queue_declare(queue.unwrap_or("").into(), opts, FieldTable::default())
+        .await?;
+    let name = declared.name().clone();
+    ch.queue_bind(
+        name.clone(),
+        exchange.into(),
+        "#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
+    ch.basic_consume(
+        name,
+        "ado-ingest-tap".into(),
+        BasicConsumeOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+}

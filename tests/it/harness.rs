@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use ado_ingest::config::Config;
 use base64::Engine;
 use futures::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::BasicAckOptions;
 use lapin::{Connection, ConnectionProperties};
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -220,34 +219,8 @@ impl Tap {
         let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
             .await
             .unwrap();
-        let ch = conn.create_channel().await.unwrap();
         let queue = format!("{exchange}.tap");
-        ch.queue_declare(
-            queue.clone().into(),
-            QueueDeclareOptions {
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        ch.queue_bind(
-            queue.clone().into(),
-            exchange.into(),
-            "#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        let consumer = ch
-            .basic_consume(
-                queue.clone().into(),
-                "tap".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
+        let consumer = ado_ingest::publish::consume_everything(&conn, exchange, Some(&queue))
             .await
             .unwrap();
         Self {

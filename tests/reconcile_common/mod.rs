@@ -13,8 +13,7 @@ use ado_ingest::reconcile::{Reconciler, Reconcilers};
 use ado_ingest::sim::{self, SimConfig, Simulator, TruthEntry};
 use ado_ingest::store::{Store, sqlite::SqliteStore};
 use futures::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::BasicAckOptions;
 use lapin::{Connection, ConnectionProperties};
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -301,31 +300,8 @@ impl Tap {
         let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
             .await
             .unwrap();
-        let ch = conn.create_channel().await.unwrap();
         let queue = format!("{exchange}.tap");
-        let opts = QueueDeclareOptions {
-            auto_delete: true,
-            ..Default::default()
-        };
-        ch.queue_declare(queue.clone().into(), opts, FieldTable::default())
-            .await
-            .unwrap();
-        ch.queue_bind(
-            queue.clone().into(),
-            exchange.into(),
-            "#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        let consumer = ch
-            .basic_consume(
-                queue.into(),
-                "tap".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
+        let consumer = ado_ingest::publish::consume_everything(&conn, exchange, Some(&queue))
             .await
             .unwrap();
         Self {
