@@ -139,7 +139,13 @@ WI_SNAPSHOT = {
     "changedBy": NPERSON,
     "changedDate": NTS,
 }
-RELATION = obj({"rel": NSTR, "url": NSTR})
+RELATION = obj(
+    {
+        "rel": NSTR,
+        "workItemId": {**NINT, "description": "the linked work item, for a link to one (then url is null)"},
+        "url": {**NSTR, "description": "the target of any other relation (attachment, hyperlink, artifact)"},
+    }
+)
 STEP_COMMON = {"state": NSTR, "result": NSTR, "startTime": NTS, "finishTime": NTS}
 
 TYPES = {
@@ -355,11 +361,10 @@ CHANGES = {
 TYPES["workitem.created"] = ("A work item was created. Identity: collection, work item id, rev.", WI_SNAPSHOT, True)
 TYPES["workitem.updated"] = (
     "A work item was updated. Identity: collection, work item id, rev; link-only updates (no new rev) add the "
-    "update id.",
+    "relation changes they made.",
     {
         **WI_SNAPSHOT,
         "linkOnly": BOOL,
-        "updateId": {**NINT, "description": "the update number; set only for link-only updates"},
         "changes": CHANGES,
         "relations": obj({"added": arr(RELATION), "removed": arr(RELATION), "updated": arr(RELATION)}),
     },

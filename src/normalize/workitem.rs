@@ -1,5 +1,6 @@
 //! `workitem.created` / `.updated` / `.deleted` / `.restored` / `.commented` (resourceVersion 1.0)
-//! → the same normalized names, identity (work item id, rev); link-only updates add the update id.
+//! → the same normalized names, identity (work item id, rev); link-only updates add their
+//! relation changes.
 //!
 //! created/deleted/restored/commented carry a WorkItem `{id, rev, fields}`; updated carries a
 //! WorkItemUpdate `{id: UPDATE number, workItemId, rev, revisedBy, revisedDate, fields: {ref:
@@ -191,14 +192,54 @@ fn changes(update_fields: &Value) -> Map<String, Value> {
         .collect()
 }
 
-fn relation_list(relations: &Value, kind: &str) -> Value {
-    let list = relations.get(kind).and_then(Value::as_array).map(|l| {
-        l.iter()
-            .filter(|r| r.is_object())
-            .map(|r| json!({"rel": str_at(r, &["rel"]), "url": str_at(r, &["url"])}))
-            .collect::<Vec<_>>()
-    });
-    json!(list.unwrap_or_default())
+/// One relation as published: its type and, for a link to another work item, that item's id (its
+/// URL differs between hooks and REST by host spelling); other relations (attachments,
+/// hyperlinks, artifacts) keep their URL.
+fn relation(r: &Value) -> Value {
+    let url = str_at(r, &["url"]);
+    let work_item = url.and_then(linked_work_item);
+    json!({
+        "rel": str_at(r, &["rel"]),
+        "workItemId": work_item,
+        "url": if work_item.is_some() { None } else { url },
+    })
+}
+
+/// The id in a work item URL (`…/_apis/wit/workItems/{id}`).
+pub fn linked_work_item(url: &str) -> Option<i64> {
+    let (head, id) = url.trim_end_matches('/').rsplit_once('/')?;
+    head.to_ascii_lowercase()
+        .ends_with("/_apis/wit/workitems")
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
+fn relation_list(relations: &Value, kind: &str) -> Vec<Value> {
+    relations
+        .get(kind)
+        .and_then(Value::as_array)
+        .map(|l| l.iter().filter(|r| r.is_object()).map(relation).collect())
+        .unwrap_or_default()
+}
+
+/// What a link-only update changed, as its identity: the sorted relation changes. Its update
+/// number would be simpler, but REST reveals link changes only through the links report, which
+/// has no update numbers; the change set is known to both paths.
+fn link_change_set(added: &[Value], removed: &[Value], updated: &[Value]) -> String {
+    let mut parts: Vec<String> = [("+", added), ("-", removed), ("~", updated)]
+        .iter()
+        .flat_map(|(sign, list)| {
+            list.iter().map(move |r| {
+                let target = match r["workItemId"].as_i64() {
+                    Some(id) => id.to_string(),
+                    None => r["url"].as_str().unwrap_or_default().to_string(),
+                };
+                format!("{sign}{}>{target}", r["rel"].as_str().unwrap_or_default())
+            })
+        })
+        .collect();
+    parts.sort_unstable();
+    parts.join(",")
 }
 
 /// updated: a WorkItemUpdate.
@@ -224,11 +265,30 @@ pub fn update_draft(
         UPDATED,
         "rev",
     )?;
-    // An update that changes no fields (links only) keeps the rev: the update number tells it apart.
+    // An update that changes no fields (links only) keeps the rev: what it changed tells it apart.
     let link_only = update_fields.get("System.Rev").is_none();
-    let update_id = id_at(resource, &["id"]);
+    let relations = resource
+        .get("relations")
+        .filter(|r| r.is_object())
+        .unwrap_or(&Value::Null);
+    let (added, removed, updated) = (
+        relation_list(relations, "added"),
+        relation_list(relations, "removed"),
+        relation_list(relations, "updated"),
+    );
     let extra = if link_only {
-        Some(need(update_id, UPDATED, "update id of a link-only update")?.to_string())
+        let set = link_change_set(&added, &removed, &updated);
+        if set.is_empty() {
+            // No relation listed (a thin payload): the update number is all there is.
+            let update = need(
+                id_at(resource, &["id"]),
+                UPDATED,
+                "id of a link-only update",
+            )?;
+            Some(format!("update {update}"))
+        } else {
+            Some(set)
+        }
     } else {
         None
     };
@@ -238,19 +298,10 @@ pub fn update_draft(
         .unwrap_or(&Value::Null);
     let mut data = snapshot(id, rev, snapshot_fields);
     data.insert("linkOnly".into(), json!(link_only));
-    data.insert("updateId".into(), json!(extra.as_ref().and(update_id)));
     data.insert("changes".into(), Value::Object(changes(update_fields)));
-    let relations = resource
-        .get("relations")
-        .filter(|r| r.is_object())
-        .unwrap_or(&Value::Null);
     data.insert(
         "relations".into(),
-        json!({
-            "added": relation_list(relations, "added"),
-            "removed": relation_list(relations, "removed"),
-            "updated": relation_list(relations, "updated"),
-        }),
+        json!({"added": added, "removed": removed, "updated": updated}),
     );
     let time = if link_only {
         ctx.time_of(&[time_at(resource, &["revisedDate"]), ctx.created()])

@@ -189,6 +189,14 @@ impl Ctx {
         }
     }
 
+    /// A work item's REST URL, as relations name their targets.
+    pub fn work_item_url(&self, id: i64) -> String {
+        format!(
+            "{}/_apis/wit/workItems/{id}",
+            self.base_url.trim_end_matches('/')
+        )
+    }
+
     pub fn project_by_name(&self, name: &str) -> Option<&Project> {
         self.all_projects
             .iter()

@@ -773,7 +773,7 @@ static TABLE: &[Expect] = &[
             ("/changedBy/name", r#""Jamal Hartnett""#),
             ("/changedDate", r#""2017-09-04T02:28:56.253Z""#),
             ("/linkOnly", r#"true"#),
-            ("/updateId", r#"3"#),
+            ("/relations/added/0/workItemId", r#"2"#),
         ],
     ),
     Expect::new(

@@ -47,7 +47,6 @@ fn updated_state_transition() {
         (Some("Approved"), Some("Bug"))
     );
     assert_eq!(d["linkOnly"], false);
-    assert_eq!(d["updateId"], Value::Null);
 }
 
 #[test]
@@ -91,34 +90,76 @@ fn two_updates_of_one_item_differ_redelivery_does_not() {
 }
 
 #[test]
-fn link_only_update_adds_the_update_id() {
+fn link_only_update_adds_its_relation_changes() {
     let (ev, m) = own("workitem.updated.link-only.json");
     let coll = "a0b1c2d3-0000-4000-8000-000000000001";
     assert_eq!(
         ev.id,
-        expected_id(coll, "workitem.updated", &["1", "2", "3"])
+        expected_id(
+            coll,
+            "workitem.updated",
+            &["1", "2", "+System.LinkTypes.Hierarchy-Reverse>2"]
+        )
     );
     assert_eq!(ev.routing_key, "fabrikam.myagilepro1.workitem.updated");
     assert_eq!(m["time"], "2017-09-04T02:33:39.23Z");
     let d = &m["data"];
-    assert_eq!(
-        (d["linkOnly"].as_bool(), d["updateId"].as_i64()),
-        (Some(true), Some(3))
-    );
+    assert_eq!(d["linkOnly"], true);
+    assert!(d.get("updateId").is_none());
     assert_eq!(d["changes"], json!({}));
     assert_eq!(
         d["relations"]["added"],
-        json!([{"rel": "System.LinkTypes.Hierarchy-Reverse", "url": "https://dev.azure.com/fabrikam/_apis/wit/workItems/2"}])
+        json!([{"rel": "System.LinkTypes.Hierarchy-Reverse", "workItemId": 2, "url": null}])
     );
     assert_eq!(d["assignedTo"]["email"], "fabrikamfiber4@hotmail.com");
-    // Another link-only update on the same rev is another event.
-    let mut v: Value = serde_json::from_slice(&super::support::own_sample(
+    let sample: Value = serde_json::from_slice(&super::support::own_sample(
         "workitem.updated.link-only.json",
     ))
     .unwrap();
-    v["resource"]["id"] = json!(4);
-    let (other, _) = super::support::normalize_bytes(&serde_json::to_vec(&v).unwrap());
-    assert_ne!(other.id, ev.id);
+    let id_of = |edit: &dyn Fn(&mut Value)| {
+        let mut v = sample.clone();
+        edit(&mut v);
+        super::support::normalize_bytes(&serde_json::to_vec(&v).unwrap())
+            .0
+            .id
+    };
+    // Another relation change on the same rev is another event.
+    let other = id_of(&|v| {
+        v["resource"]["relations"]["added"][0]["url"] =
+            json!("https://dev.azure.com/fabrikam/_apis/wit/workItems/7")
+    });
+    assert_ne!(other, ev.id);
+    let removed = id_of(&|v| {
+        let r = v["resource"]["relations"]["added"].take();
+        v["resource"]["relations"] = json!({ "removed": r });
+    });
+    assert_ne!(removed, ev.id);
+    // The same change found by REST (no update number, the host spelled differently) is the
+    // same event.
+    let from_rest = id_of(&|v| {
+        v["resource"].as_object_mut().unwrap().remove("id");
+        v["resource"]["relations"]["added"][0]["url"] =
+            json!("https://fabrikam.visualstudio.com/_apis/wit/workitems/2");
+    });
+    assert_eq!(from_rest, ev.id);
+}
+
+#[test]
+fn relation_targets_are_work_item_ids_or_urls() {
+    use crate::normalize::workitem::linked_work_item;
+    assert_eq!(
+        linked_work_item("https://dev.azure.com/o/_apis/wit/workItems/42"),
+        Some(42)
+    );
+    assert_eq!(
+        linked_work_item("https://tfs.example.com/tfs/C/_apis/wit/WorkItems/7/"),
+        Some(7)
+    );
+    assert_eq!(
+        linked_work_item("https://dev.azure.com/o/_apis/wit/attachments/42"),
+        None
+    );
+    assert_eq!(linked_work_item("vstfs:///Git/Commit/x"), None);
 }
 
 #[test]

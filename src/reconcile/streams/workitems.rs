@@ -3,8 +3,8 @@
 //! rev a `workitem.updated` (diffed against the previous revision, or — when that revision was not
 //! seen by this process — taken from `workitems/{id}/updates`), and a revision carrying
 //! `System.History` also a `workitem.commented`. Link-only updates and deletions/restores change no
-//! revision: the links report names the items to read updates of (see `links`), and each project's
-//! recycle bin is diffed against the last look (see `recycle`).
+//! revision: the links report is read in step with the revisions (see `links`), and each
+//! project's recycle bin is diffed against the last look (see `recycle`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -24,6 +24,8 @@ use crate::normalize::workitem::TRACKED_FIELDS;
 mod cache;
 mod links;
 mod recycle;
+
+use links::LinkFeed;
 
 pub(crate) use cache::RevisionCache;
 
@@ -88,13 +90,13 @@ pub(crate) async fn walk(w: &mut Walk<'_>, cache: &RevisionCache) -> Result<(), 
     // was restored and deleted again).
     let mut touched: HashSet<i64> = HashSet::new();
     for scope in scopes {
-        revisions(w, cache, &mut cursor, scope.clone(), &mut touched).await?;
-        links::walk(w, &mut cursor, scope).await?;
+        revisions(w, cache, &mut cursor, scope, &mut touched).await?;
     }
     recycle::walk(w, &mut cursor, &touched).await
 }
 
-/// Follows the reporting API from the scope's token (or the window start) to the last batch.
+/// Follows the reporting API from the scope's token (or the window start) to the last batch,
+/// with the links report read alongside (link changes are placed on the revisions around them).
 async fn revisions(
     w: &mut Walk<'_>,
     cache: &RevisionCache,
@@ -113,6 +115,10 @@ async fn revisions(
         "includeDeleted": true,
         "includeLatestOnly": false,
     });
+    let mut feed = LinkFeed::new(scope.as_deref(), cursor.links.get(&key).cloned(), w.mode);
+    // Link changes read after the last revisions read may belong to revisions made since: the
+    // revisions are read once more then (a few times at most while activity goes on).
+    let mut rounds = 0;
     loop {
         if w.cancel.is_cancelled() {
             return Err(ReconcileError::Cancelled);
@@ -144,15 +150,41 @@ async fn revisions(
             .get("continuationToken")
             .and_then(Value::as_str)
             .map(str::to_string);
-        let (events, beyond) = page_events(w.ctx, cache, rows, w.mode, touched).await?;
+        let end = last || token.is_none() || rows.is_empty();
+        let newest = rows
+            .iter()
+            .filter_map(|r| super::time_of(&r["fields"], "System.ChangedDate"))
+            .max();
+        let links_read = if end {
+            feed.read_until(w.ctx, None).await?
+        } else {
+            feed.read_until(w.ctx, newest.or(Some(chrono::Utc::now())))
+                .await?
+        };
+        let (mut events, beyond) =
+            page_events(w.ctx, cache, rows, w.mode, touched, &mut feed).await?;
         if let Some(t) = &token {
             cursor.tokens.insert(key.clone(), t.clone());
         }
-        w.commit(events, rows.len() as u64, &*cursor).await?;
         // A window ends when the rows have passed `until` (they come in change order).
-        if last || token.is_none() || beyond || rows.is_empty() {
-            return Ok(());
+        let done = beyond || (end && (links_read == 0 || rounds >= 3));
+        if done {
+            let waiting = std::mem::take(&mut cursor.links_pending);
+            let end = feed.finish(w.ctx, cache, w.mode, waiting).await?;
+            events.extend(end.events);
+            cursor.links_pending = end.deleted;
+            if let Some(t) = end.token {
+                cursor.links.insert(key.clone(), t);
+            }
+            return w.commit(events, rows.len() as u64, &*cursor).await;
         }
+        if end {
+            rounds += 1;
+        }
+        if let Some(t) = feed.committed() {
+            cursor.links.insert(key.clone(), t);
+        }
+        w.commit(events, rows.len() as u64, &*cursor).await?;
     }
 }
 
@@ -164,6 +196,7 @@ async fn page_events(
     rows: &[Value],
     mode: Mode,
     touched: &mut HashSet<i64>,
+    feed: &mut LinkFeed,
 ) -> Result<(Vec<NormalizedEvent>, bool), ReconcileError> {
     // Previous revisions this process never saw: one `updates` call per such item.
     let mut in_page: HashSet<(i64, i64)> = HashSet::new();
@@ -204,6 +237,13 @@ async fn page_events(
             .until()
             .is_some_and(|u| changed.is_some_and(|t| t >= u));
         touched.insert(id);
+        // Link changes made before this revision belong to the one before it.
+        if let Some(t) = changed {
+            for change in feed.take_before(id, t) {
+                let previous = (rev > 1).then(|| cache.get(id, rev - 1)).flatten();
+                feed.place(ctx, id, change, previous, &mut events);
+            }
+        }
         let project = str_at(&fields, &["System.TeamProject"])
             .and_then(|n| ctx.project_by_name(n))
             .map(|p| p.id.clone());

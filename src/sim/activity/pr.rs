@@ -110,6 +110,7 @@ fn create(g: &mut Gen<'_>) -> &'static str {
         squash: g.rng.chance(0.5),
         commits,
         threads: Vec::new(),
+        votes_seen: Vec::new(),
     };
     g.org.prs.push(pr);
     let idx = g.org.prs.len() - 1;
@@ -126,10 +127,25 @@ fn updated(g: &mut Gen<'_>, pr: usize, actor: usize, what: &str, kind: &str) {
 
 fn vote(g: &mut Gen<'_>, pr: usize) -> &'static str {
     let r = g.rng.index(g.org.prs[pr].reviewers.len());
-    let current = g.org.prs[pr].reviewers[r].vote;
-    let choices: Vec<i64> = VOTES.iter().copied().filter(|v| *v != current).collect();
+    let p = &g.org.prs[pr];
+    let current = p.reviewers[r].vote;
+    let choices: Vec<i64> = VOTES
+        .iter()
+        .copied()
+        .filter(|v| *v != current)
+        .filter(|v| {
+            let mut votes = p.votes();
+            votes[r] = *v;
+            !p.votes_seen.contains(&votes)
+        })
+        .collect();
+    if choices.is_empty() {
+        return comment(g, pr);
+    }
     let new = *g.rng.pick(&choices);
-    g.org.prs[pr].reviewers[r].vote = new;
+    let p = &mut g.org.prs[pr];
+    p.reviewers[r].vote = new;
+    p.votes_seen.push(p.votes());
     let who = g.org.prs[pr].reviewers[r].person;
     let what = match new {
         10 => "approved",
@@ -159,6 +175,7 @@ fn source_push(g: &mut Gen<'_>, pr: usize) -> &'static str {
         p.last_merge_source = head;
         p.commits.extend(new_ids);
         p.merge_status = MergeStatus::Queued;
+        p.votes_seen = vec![p.votes()];
     }
     updated(
         g,
@@ -279,7 +296,9 @@ pub(super) fn action(g: &mut Gen<'_>) -> &'static str {
     let p = &g.org.prs[pr];
     if p.is_draft && g.rng.chance(0.5) {
         let who = p.created_by;
-        g.org.prs[pr].is_draft = false;
+        let p = &mut g.org.prs[pr];
+        p.is_draft = false;
+        p.votes_seen = vec![p.votes()];
         updated(g, pr, who, "published", "StatusUpdateNotification");
         return "pr.publish";
     }
@@ -299,6 +318,7 @@ pub(super) fn action(g: &mut Gen<'_>) -> &'static str {
                 vote: 0,
                 is_required: false,
             });
+            p.votes_seen.push(p.votes());
             let who = p.created_by;
             updated(
                 g,

@@ -108,20 +108,37 @@ fn comment(g: &mut Gen<'_>, wi: usize) -> &'static str {
     "wit.comment"
 }
 
-/// Adds or removes a link: a new update without a new revision.
+/// Adds or removes a link: a new update without a new revision. A change already made by an
+/// earlier link-only update of the same revision is not repeated: the identity of a link-only
+/// update is its rev and relation changes (all REST reveals of it), so re-adding a link removed
+/// since, with no save in between, would be the same change twice.
 fn link(g: &mut Gen<'_>, wi: usize) -> &'static str {
     let actor = g.person();
     let now = g.later();
+    let item = &g.org.work_items[wi];
+    let done: Vec<(bool, &str, u64)> = item
+        .updates
+        .iter()
+        .filter(|u| u.rev == item.rev && u.is_link_only())
+        .flat_map(|u| {
+            let added = u.relations_added.iter().map(|r| (true, r.rel, r.target));
+            added.chain(u.relations_removed.iter().map(|r| (false, r.rel, r.target)))
+        })
+        .collect();
+    let removable: Vec<&Relation> = item
+        .relations
+        .iter()
+        .filter(|r| !done.contains(&(false, r.rel, r.target)))
+        .collect();
     let others: Vec<u64> = g
         .org
         .work_items
         .iter()
-        .filter(|w| w.id != g.org.work_items[wi].id)
+        .filter(|w| w.id != item.id)
         .map(|w| w.id)
         .collect();
-    let item = &g.org.work_items[wi];
-    let (added, removed) = if !item.relations.is_empty() && g.rng.chance(0.4) {
-        let r = item.relations[g.rng.index(item.relations.len())].clone();
+    let (added, removed) = if !removable.is_empty() && g.rng.chance(0.4) {
+        let r = removable[g.rng.index(removable.len())].clone();
         (Vec::new(), vec![r])
     } else if let Some(target) = others.get(g.rng.index(others.len())) {
         let rel = if g.rng.chance(0.5) {
@@ -129,6 +146,14 @@ fn link(g: &mut Gen<'_>, wi: usize) -> &'static str {
         } else {
             "System.LinkTypes.Hierarchy-Reverse"
         };
+        if done.contains(&(true, rel, *target))
+            || item
+                .relations
+                .iter()
+                .any(|r| r.rel == rel && r.target == *target)
+        {
+            return edit(g, wi);
+        }
         (
             vec![Relation {
                 rel,

@@ -146,4 +146,13 @@ pub struct PullRequest {
     /// Source commits pushed to the PR, oldest first.
     pub commits: Vec<String>,
     pub threads: Vec<PrThread>,
+    /// The reviewers' votes of every update since the last source push or publication: a PR's
+    /// identity is its state, so a vote that would bring back one of these is not cast.
+    pub votes_seen: Vec<Vec<i64>>,
+}
+
+impl PullRequest {
+    pub fn votes(&self) -> Vec<i64> {
+        self.reviewers.iter().map(|r| r.vote).collect()
+    }
 }

@@ -1,89 +1,307 @@
 //! Link-only updates: adding or removing a relation is a work-item update without a new revision,
 //! so the revisions report never shows it. The links report (`wit/reporting/workitemlinks`, its
-//! continuation token kept in the cursor) names the items whose links changed; their
-//! `workitems/{id}/updates` give the updates (with the update number the identity needs), and the
-//! item as of that update's rev is rebuilt from the live item by undoing the later field changes.
-//! A server without the links report (404) skips this step.
+//! continuation token kept in the cursor) lists every link change; it is read in step with the
+//! revisions report, and a change is published with the revision its item had at that moment
+//! (the one before the item's next revision row, or its latest row) — no per-item call. What
+//! cannot be placed that way (an item whose earlier revision this process never saw, e.g. after
+//! a restart or before a backfill window) falls back to the item's `workitems/{id}/updates`, and
+//! the item as of that update's rev is rebuilt from the live item by undoing the later field
+//! changes. A server without the links report (404) skips link-only updates.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::super::super::ReconcileError;
 use super::super::super::ctx::{Ctx, seg, values};
-use super::super::super::walk::{Mode, Walk};
+use super::super::super::walk::Mode;
 use super::super::{query_time, time_of};
-use super::{Cursor, fetch_updates, requested_fields, with_revision};
+use super::{RevisionCache, fetch_updates, requested_fields, with_revision};
+use crate::normalize::NormalizedEvent;
+use crate::normalize::extract::{as_int, str_at};
+use crate::normalize::time::format_time;
 
 /// Items whose update histories are held at once.
 const CHUNK: usize = 128;
-use crate::normalize::NormalizedEvent;
-use crate::normalize::extract::{as_int, str_at};
 
-pub(super) async fn walk(
-    w: &mut Walk<'_>,
-    cursor: &mut Cursor,
-    scope: Option<String>,
-) -> Result<(), ReconcileError> {
-    let key = scope.clone().unwrap_or_default();
-    let prefix = scope
-        .as_deref()
-        .map(|p| format!("{p}/"))
-        .unwrap_or_default();
-    loop {
-        if w.cancel.is_cancelled() {
-            return Err(ReconcileError::Cancelled);
-        }
-        let mut path = format!(
-            "{prefix}_apis/wit/reporting/workitemlinks?$maxPageSize={}",
-            w.ctx.config.page_size.max(1)
-        );
-        match (cursor.links.get(&key), w.mode) {
-            (Some(t), _) => path.push_str(&format!("&continuationToken={}", seg(t))),
-            (None, Mode::Window { since, .. }) => {
-                path.push_str(&format!("&startDateTime={}", query_time(since)))
-            }
-            (None, Mode::Periodic) => {}
-        }
-        let resp = match w.ctx.get_raw(&path).await {
-            Ok(r) => r,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e.into()),
+/// One link-only update as the links report tells it: the rows of one item at one time.
+#[derive(Debug)]
+pub(super) struct LinkChange {
+    page: u64,
+    at: DateTime<Utc>,
+    by: Value,
+    added: Vec<Value>,
+    removed: Vec<Value>,
+}
+
+/// The links report of one scope, read ahead of the revisions up to where they are; changes
+/// wait here until the revision they belong to is known.
+pub(super) struct LinkFeed {
+    prefix: String,
+    /// Where the next page starts (`None`: the window start, or the beginning).
+    token: Option<String>,
+    start: Option<DateTime<Utc>>,
+    supported: bool,
+    at_end: bool,
+    newest: Option<DateTime<Utc>>,
+    pages_read: u64,
+    /// Pages read and not yet wholly published: (page, token after it, changes outstanding).
+    pages: VecDeque<(u64, Option<String>, usize)>,
+    /// Token after the last page whose changes are all published (what the cursor may keep).
+    committed: Option<String>,
+    pending: HashMap<i64, Vec<LinkChange>>,
+    /// Items to read updates of at the end: id → earliest unplaced change.
+    fallback: BTreeMap<i64, DateTime<Utc>>,
+}
+
+impl LinkFeed {
+    pub(super) fn new(scope: Option<&str>, token: Option<String>, mode: Mode) -> Self {
+        let start = match (&token, mode) {
+            (None, Mode::Window { since, .. }) => Some(since),
+            _ => None,
         };
-        let rows = resp
-            .body
-            .get("values")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let last = resp
-            .body
-            .get("isLastBatch")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        // The earliest link change per item on this page: its link-only updates from then on
-        // (plus the items still waiting to come back from the recycle bin).
-        let mut changed: BTreeMap<i64, DateTime<Utc>> = std::mem::take(&mut cursor.links_pending);
-        for r in &rows {
-            if let (Some(id), Some(t)) = (
-                r.get("sourceId").and_then(as_int),
-                time_of(r, "changedDate"),
-            ) {
-                let e = changed.entry(id).or_insert(t);
-                *e = (*e).min(t);
-            }
-        }
-        let (events, deleted) = link_events(w.ctx, &changed).await?;
-        cursor.links_pending = deleted;
-        if let Some(t) = resp.body.get("continuationToken").and_then(Value::as_str) {
-            cursor.links.insert(key.clone(), t.to_string());
-        }
-        w.commit(events, rows.len() as u64, &*cursor).await?;
-        if last || rows.is_empty() {
-            return Ok(());
+        Self {
+            prefix: scope.map(|p| format!("{p}/")).unwrap_or_default(),
+            committed: token.clone(),
+            token,
+            start,
+            supported: true,
+            at_end: false,
+            newest: None,
+            pages_read: 0,
+            pages: VecDeque::new(),
+            pending: HashMap::new(),
+            fallback: BTreeMap::new(),
         }
     }
+
+    /// Reads pages until one reaches past `until` (`None`: to the end of the report as it is
+    /// now). Returns how many link changes were read.
+    pub(super) async fn read_until(
+        &mut self,
+        ctx: &Ctx,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<usize, ReconcileError> {
+        if until.is_none() {
+            self.at_end = false;
+        }
+        let mut read = 0;
+        while self.supported
+            && !self.at_end
+            && until.is_none_or(|u| self.newest.is_none_or(|n| n <= u))
+        {
+            let mut path = format!(
+                "{}_apis/wit/reporting/workitemlinks?$maxPageSize={}",
+                self.prefix,
+                ctx.config.page_size.max(1)
+            );
+            match (&self.token, self.start) {
+                (Some(t), _) => path.push_str(&format!("&continuationToken={}", seg(t))),
+                (None, Some(since)) => {
+                    path.push_str(&format!("&startDateTime={}", query_time(since)))
+                }
+                (None, None) => {}
+            }
+            let resp = match ctx.get_raw(&path).await {
+                Ok(r) => r,
+                Err(e) if e.is_not_found() => {
+                    self.supported = false;
+                    return Ok(read);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let rows: &[Value] = resp
+                .body
+                .get("values")
+                .and_then(Value::as_array)
+                .map_or(&[], Vec::as_slice);
+            self.at_end = rows.is_empty()
+                || resp
+                    .body
+                    .get("isLastBatch")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
+            let token = resp
+                .body
+                .get("continuationToken")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            self.pages_read += 1;
+            let page = self.pages_read;
+            let changes = group(ctx, page, rows);
+            read += changes.len();
+            self.pages.push_back((page, token.clone(), changes.len()));
+            for (id, change) in changes {
+                self.newest = self.newest.max(Some(change.at));
+                self.pending.entry(id).or_default().push(change);
+            }
+            if token.is_some() {
+                self.token = token;
+            }
+        }
+        Ok(read)
+    }
+
+    /// The changes of an item made before `t`, oldest first.
+    pub(super) fn take_before(&mut self, id: i64, t: DateTime<Utc>) -> Vec<LinkChange> {
+        let Some(list) = self.pending.get_mut(&id) else {
+            return Vec::new();
+        };
+        let (before, after): (Vec<_>, Vec<_>) =
+            std::mem::take(list).into_iter().partition(|c| c.at < t);
+        if after.is_empty() {
+            self.pending.remove(&id);
+        } else {
+            *list = after;
+        }
+        before
+    }
+
+    /// Publishes `change` with `snapshot` (the item's revision at that moment) when that
+    /// revision is older than the change, else leaves it to the fallback.
+    pub(super) fn place(
+        &mut self,
+        ctx: &Ctx,
+        id: i64,
+        change: LinkChange,
+        snapshot: Option<Value>,
+        events: &mut Vec<NormalizedEvent>,
+    ) {
+        let fits = snapshot.as_ref().is_some_and(|s| {
+            time_of(&s["fields"], "System.ChangedDate").is_some_and(|t| t <= change.at)
+        });
+        match snapshot {
+            Some(s) if fits => {
+                events.extend(link_update(ctx, id, &s, &change));
+                if let Some(p) = self.pages.iter_mut().find(|p| p.0 == change.page) {
+                    p.2 -= 1;
+                }
+            }
+            _ => {
+                let e = self.fallback.entry(id).or_insert(change.at);
+                *e = (*e).min(change.at);
+            }
+        }
+    }
+
+    /// The token after the pages whose changes are all published.
+    pub(super) fn committed(&mut self) -> Option<String> {
+        while self.pages.front().is_some_and(|p| p.2 == 0) {
+            if let Some((_, Some(t), _)) = self.pages.pop_front() {
+                self.committed = Some(t);
+            }
+        }
+        self.committed.clone()
+    }
+
+    /// At the end of the revisions: every waiting change belongs to its item's latest revision
+    /// (when this walk saw it), the rest is read from `updates`. Returns the events, the items
+    /// still in the recycle bin (to retry) and the token after every page read.
+    pub(super) async fn finish(
+        mut self,
+        ctx: &Ctx,
+        cache: &RevisionCache,
+        mode: Mode,
+        waiting: BTreeMap<i64, DateTime<Utc>>,
+    ) -> Result<FeedEnd, ReconcileError> {
+        let mut events = Vec::new();
+        let pending: Vec<(i64, Vec<LinkChange>)> = self.pending.drain().collect();
+        for (id, list) in pending {
+            for change in list.into_iter().filter(|c| mode.contains(c.at)) {
+                self.place(ctx, id, change, cache.latest(id), &mut events);
+            }
+        }
+        let mut changed = waiting;
+        for (id, t) in std::mem::take(&mut self.fallback) {
+            let e = changed.entry(id).or_insert(t);
+            *e = (*e).min(t);
+        }
+        let (more, deleted) = link_events(ctx, &changed).await?;
+        events.extend(more);
+        let token = self.token.clone().or(self.committed.clone());
+        Ok(FeedEnd {
+            events,
+            deleted,
+            token,
+        })
+    }
+}
+
+pub(super) struct FeedEnd {
+    pub events: Vec<NormalizedEvent>,
+    pub deleted: BTreeMap<i64, DateTime<Utc>>,
+    pub token: Option<String>,
+}
+
+/// The rows of a page grouped into link-only updates (one per item and time), in order.
+fn group(ctx: &Ctx, page: u64, rows: &[Value]) -> Vec<(i64, LinkChange)> {
+    let mut out: Vec<(i64, LinkChange)> = Vec::new();
+    for r in rows {
+        let (Some(id), Some(at), Some(target)) = (
+            r.get("sourceId").and_then(as_int),
+            time_of(r, "changedDate"),
+            r.get("targetId").and_then(as_int),
+        ) else {
+            continue;
+        };
+        let rel = str_at(r, &["rel"]).or_else(|| str_at(r, &["linkType"]));
+        let relation = json!({"rel": rel, "url": ctx.work_item_url(target)});
+        let removed = match str_at(r, &["changedOperation"]) {
+            Some(op) => op.eq_ignore_ascii_case("remove"),
+            None => r.get("isActive").and_then(Value::as_bool) == Some(false),
+        };
+        let i = match out.iter().position(|(i, c)| *i == id && c.at == at) {
+            Some(i) => i,
+            None => {
+                out.push((
+                    id,
+                    LinkChange {
+                        page,
+                        at,
+                        by: r.get("changedBy").cloned().unwrap_or(Value::Null),
+                        added: Vec::new(),
+                        removed: Vec::new(),
+                    },
+                ));
+                out.len() - 1
+            }
+        };
+        let change = &mut out[i].1;
+        if removed {
+            change.removed.push(relation);
+        } else {
+            change.added.push(relation);
+        }
+    }
+    out
+}
+
+/// The link-only update as a hook would carry it, with the item as of the change.
+fn link_update(
+    ctx: &Ctx,
+    id: i64,
+    snapshot: &Value,
+    change: &LinkChange,
+) -> Option<NormalizedEvent> {
+    let project = str_at(snapshot, &["fields", "System.TeamProject"])
+        .and_then(|n| ctx.project_by_name(n))
+        .map(|p| p.id.clone());
+    let resource = json!({
+        "workItemId": id,
+        "rev": snapshot.get("rev").cloned().unwrap_or(Value::Null),
+        "revisedBy": change.by,
+        "revisedDate": format_time(&change.at),
+        "relations": {"added": change.added, "removed": change.removed},
+        "revision": snapshot,
+    });
+    ctx.normalize(
+        "workitem.updated",
+        "1.0",
+        &resource,
+        project.as_deref(),
+        None,
+    )
 }
 
 /// The link-only updates of these items, and the items that could not be read (deleted).
