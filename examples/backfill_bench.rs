@@ -23,6 +23,10 @@ use chrono::{TimeZone, Utc};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
+/// The allocator `ado-ingest` itself runs with (src/main.rs), so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TARGET_CALLS_PER_1000: f64 = 5.0;
 const TARGET_REVISIONS_PER_SECOND: f64 = 10_000.0;
 

@@ -167,6 +167,23 @@ async fn run_case(drop: f64, seed: u64) -> Outcome {
         );
     }
     assert!(status.rest_calls > 0 && !status.rest_calls_by_route.is_empty());
+    // Work items cost calls per page, not per item: a process that saw every revision places
+    // link changes and deletions without reading any item's updates or recycle-bin entry.
+    for per_item in ["wit/workitems/{id}/updates", "wit/recyclebin/{id}"] {
+        assert_eq!(
+            status.rest_calls_by_route.get(per_item),
+            None,
+            "{per_item} called: {:?}",
+            status.rest_calls_by_route
+        );
+    }
+    for paged in [
+        "wit/reporting/workitemlinks",
+        "wit/reporting/workitemrevisions",
+        "wit/recyclebin",
+    ] {
+        assert!(status.rest_calls_by_route.contains_key(paged), "{paged}");
+    }
     let expected = expected(&sim.truth());
     let mut messages = tap
         .drain(Duration::from_secs(2), Duration::from_secs(90))

@@ -451,6 +451,31 @@ async fn reporting_revisions_continue_from_a_stored_token_exactly_once() {
             .iter()
             .all(|r| !deleted.contains(&r["id"].as_u64().unwrap()))
     );
+    // `recyclebin?ids=` answers many items at once: who deleted each and when, as
+    // `recyclebin/{id}` does, without the item; an id not in the bin gets code 404.
+    assert!(!deleted.is_empty());
+    let project = &sim.orgs()[0].projects[0].0;
+    let ids: Vec<String> = deleted.iter().map(u64::to_string).collect();
+    let (refs, _) = rest
+        .get(&format!(
+            "{project}/_apis/wit/recyclebin?ids={},999999",
+            ids.join(",")
+        ))
+        .await;
+    let refs = refs["value"].as_array().unwrap();
+    assert_eq!(refs.len(), deleted.len() + 1);
+    for (r, id) in refs.iter().zip(&deleted) {
+        let (one, _) = rest
+            .get(&format!("{project}/_apis/wit/recyclebin/{id}"))
+            .await;
+        assert_eq!(r["id"], *id);
+        assert_eq!(r["code"], 200);
+        for key in ["deletedDate", "deletedBy", "name", "project", "type", "url"] {
+            assert_eq!(r[key], one[key], "{key} of {id}");
+        }
+        assert!(r.get("resource").is_none());
+    }
+    assert_eq!(refs[deleted.len()]["code"], 404);
     sim.shutdown().await;
 }
 

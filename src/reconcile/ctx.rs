@@ -230,6 +230,15 @@ impl Ctx {
         Ok(self.client.post_json(path, body).await?)
     }
 
+    /// POST on its own task: the request is under way while the caller works on the previous
+    /// response (read-ahead of paged reports).
+    pub fn post_ahead(&self, path: String, body: Value) -> ReadAhead {
+        self.routes.count(&path);
+        let client = self.client.clone();
+        let task = tokio::spawn(async move { client.post_json(&path, &body).await });
+        ReadAhead(task)
+    }
+
     /// An error for a response that lacks what the route promises.
     pub fn unexpected(&self, route: &str, message: impl Into<String>) -> ReconcileError {
         ReconcileError::UnexpectedResponse {
@@ -237,6 +246,24 @@ impl Ctx {
             route: route.to_string(),
             message: message.into(),
         }
+    }
+}
+
+/// A request started by [`Ctx::post_ahead`]; dropping it cancels the request.
+pub(crate) struct ReadAhead(tokio::task::JoinHandle<Result<RestResponse, AdoError>>);
+
+impl ReadAhead {
+    pub async fn response(mut self) -> Result<RestResponse, ReconcileError> {
+        match (&mut self.0).await {
+            Ok(r) => Ok(r?),
+            Err(e) => Err(ReconcileError::Task(e.to_string())),
+        }
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -91,6 +91,9 @@ pub enum ReconcileError {
     Cursor { stream: String, message: String },
     #[error("cancelled")]
     Cancelled,
+    /// A request run on its own task ended without an answer (it panicked or was aborted).
+    #[error("read-ahead request ended without an answer: {0}")]
+    Task(String),
 }
 
 /// The reconciler of one organization; cheap to clone.

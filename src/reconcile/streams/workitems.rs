@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::super::ReconcileError;
-use super::super::ctx::{Ctx, seg, values};
+use super::super::ctx::{Ctx, ReadAhead, seg, values};
 use super::super::walk::{Mode, Walk};
 use super::query_time;
 use crate::normalize::NormalizedEvent;
@@ -89,10 +89,12 @@ pub(crate) async fn walk(w: &mut Walk<'_>, cache: &RevisionCache) -> Result<(), 
     // Items whose newer revisions were seen this walk (a binned item edited since its deletion
     // was restored and deleted again).
     let mut touched: HashSet<i64> = HashSet::new();
+    // The bins are listed first: an item deleted by then has no revision the walk cannot see.
+    let looks = recycle::look(w.ctx).await?;
     for scope in scopes {
         revisions(w, cache, &mut cursor, scope, &mut touched).await?;
     }
-    recycle::walk(w, &mut cursor, &touched).await
+    recycle::walk(w, &mut cursor, &touched, looks, cache).await
 }
 
 /// Follows the reporting API from the scope's token (or the window start) to the last batch,
@@ -119,22 +121,31 @@ async fn revisions(
     // Link changes read after the last revisions read may belong to revisions made since: the
     // revisions are read once more then (a few times at most while activity goes on).
     let mut rounds = 0;
-    loop {
-        if w.cancel.is_cancelled() {
-            return Err(ReconcileError::Cancelled);
-        }
-        let mut path = format!(
-            "{prefix}_apis/wit/reporting/workitemrevisions?$maxPageSize={}",
-            w.ctx.config.page_size.max(1)
-        );
-        match (cursor.tokens.get(&key), w.mode) {
+    let (mode, page_size) = (w.mode, w.ctx.config.page_size.max(1));
+    let page_path = |token: Option<&String>| {
+        let mut path =
+            format!("{prefix}_apis/wit/reporting/workitemrevisions?$maxPageSize={page_size}");
+        match (token, mode) {
             (Some(t), _) => path.push_str(&format!("&continuationToken={}", seg(t))),
             (None, Mode::Window { since, .. }) => {
                 path.push_str(&format!("&startDateTime={}", query_time(since)))
             }
             (None, Mode::Periodic) => {}
         }
-        let resp = w.ctx.post(&path, &body).await?;
+        path
+    };
+    // The next page is requested as soon as its token is known, so it travels while this one
+    // is normalized and committed.
+    let mut ahead: Option<(String, ReadAhead)> = None;
+    loop {
+        if w.cancel.is_cancelled() {
+            return Err(ReconcileError::Cancelled);
+        }
+        let path = page_path(cursor.tokens.get(&key));
+        let resp = match ahead.take() {
+            Some((p, request)) if p == path => request.response().await?,
+            _ => w.ctx.post(&path, &body).await?,
+        };
         let rows = resp
             .body
             .get("values")
@@ -151,6 +162,10 @@ async fn revisions(
             .and_then(Value::as_str)
             .map(str::to_string);
         let end = last || token.is_none() || rows.is_empty();
+        if let (false, Some(t)) = (end, &token) {
+            let next = page_path(Some(t));
+            ahead = Some((next.clone(), w.ctx.post_ahead(next, body.clone())));
+        }
         let newest = rows
             .iter()
             .filter_map(|r| super::time_of(&r["fields"], "System.ChangedDate"))

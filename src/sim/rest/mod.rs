@@ -14,7 +14,7 @@
 //! * `GET {project}/build/builds[/{id}[/timeline]]` (`definitions`, `statusFilter`, `resultFilter`,
 //!   `minTime`, `maxTime`, `queryOrder`, `buildIds`, `branchName`, `$top`, `continuationToken`)
 //! * `GET|POST wit/reporting/workitemrevisions`, `GET wit/reporting/workitemlinks`, `POST wit/workitemsbatch`, `GET wit/workitems?ids=`,
-//!   `GET wit/workitems/{id}/updates`, `GET {project}/wit/recyclebin`
+//!   `GET wit/workitems/{id}/updates`, `GET {project}/wit/recyclebin[?ids=]`, `…/recyclebin/{id}`
 //! * `GET tfvc/changesets[/{id}[/changes]]` (`searchCriteria.fromId|toId|fromDate|toDate|author|
 //!   itemPath`, `$top`, `$skip`, `$orderby`)
 //! * `GET|POST hooks/subscriptions`, `GET|PUT|DELETE hooks/subscriptions/{id}`,

@@ -56,6 +56,10 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
         ["recyclebin"] => {
             get_only(req)?;
             let project = need_project(req)?;
+            let ids = csv(req, "ids");
+            if !ids.is_empty() {
+                return deleted_references(org, project, &ids);
+            }
             let items = org
                 .work_items
                 .iter()
@@ -97,6 +101,47 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
             "The requested work item route is not simulated.",
         )),
     }
+}
+
+/// `recyclebin?ids=`: a WorkItemDeleteReference per id (who deleted it and when, no fields);
+/// an id not in the project's bin gets `code` 404 and a message.
+fn deleted_references(org: &Org, project: usize, ids: &[String]) -> ApiResult {
+    if ids.len() > 200 {
+        return Err(ApiError::bad_request(
+            "At most 200 work item ids are allowed.",
+        ));
+    }
+    let mut values = Vec::new();
+    for id in ids {
+        let n: u64 = id
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("Invalid work item id '{id}'.")))?;
+        let binned = org
+            .work_items
+            .iter()
+            .find(|w| w.id == n && w.project == project && w.deleted.is_some());
+        values.push(match binned {
+            Some(wi) => {
+                let (date, by) = wi.deleted.unwrap_or_default();
+                json!({
+                    "id": wi.id,
+                    "code": 200,
+                    "deletedBy": identity_string(&org.people[by]),
+                    "deletedDate": ts(date),
+                    "name": wi.field_str("System.Title"),
+                    "project": org.projects[wi.project].name,
+                    "type": wi.work_item_type(),
+                    "url": format!("{}_apis/wit/recycleBin/{}", org.base_url, wi.id),
+                })
+            }
+            None => json!({
+                "id": n,
+                "code": 404,
+                "message": format!("TF401232: Work item {n} does not exist in the recycle bin."),
+            }),
+        });
+    }
+    ok(list(values))
 }
 
 fn find<'a>(org: &'a Org, req: &Req, id: &str) -> Result<&'a WorkItem, ApiError> {
