@@ -306,7 +306,15 @@ async fn fault_injection_drops_duplicates_reorders_and_delays() {
     sim.settle(Duration::from_secs(5)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let got = rx.received();
-    assert_eq!(got.len(), 8, "each notification twice");
+    assert_eq!(
+        got.len(),
+        8,
+        "each notification twice: {:?} {:?}",
+        got.iter()
+            .map(|r| r.body["notificationId"].clone())
+            .collect::<Vec<_>>(),
+        sim.stats()
+    );
     let ids: Vec<u64> = got
         .iter()
         .map(|r| r.body["notificationId"].as_u64().unwrap())

@@ -46,8 +46,9 @@ fn header_value(s: &str) -> Option<HeaderValue> {
 }
 
 pub(super) fn next_job(shared: &Shared, org: usize, sub_id: &str) -> Next {
-    let faults = shared.controls().faults;
     let mut world = shared.world();
+    // Read under the world lock: a fault change made before the notification existed applies.
+    let faults = shared.controls().faults;
     let Some(sub) = world.orgs[org]
         .subscriptions
         .iter_mut()
