@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::{href, identity, identity_string};
 use crate::sim::clock::{FAR_FUTURE, ts};
-use crate::sim::model::wit::{FieldChange, Relation, Update};
+use crate::sim::model::wit::{FieldChange, Relation, Revision, Update};
 use crate::sim::model::{Org, WorkItem};
 
 /// Identity-valued fields: `Name <unique>` strings in hooks (rv 1.0), IdentityRef objects in REST.
@@ -253,9 +253,29 @@ pub fn update_rest(org: &Org, wi: &WorkItem, u: &Update) -> Value {
 /// A work item in REST responses (`workitemsbatch`, `workitems?ids=`), optionally restricted to
 /// some fields.
 pub fn work_item_rest(org: &Org, wi: &WorkItem, fields: Option<&[String]>) -> Value {
-    let mut all = wi.fields.clone();
+    work_item_rest_as(org, wi, &wi.fields, wi.rev, fields)
+}
+
+/// The item as it was at one of its revisions (`workitems?asOf=`).
+pub fn work_item_rest_at(
+    org: &Org,
+    wi: &WorkItem,
+    revision: &Revision,
+    fields: Option<&[String]>,
+) -> Value {
+    work_item_rest_as(org, wi, &revision.fields, revision.rev, fields)
+}
+
+fn work_item_rest_as(
+    org: &Org,
+    wi: &WorkItem,
+    values: &BTreeMap<String, Value>,
+    rev: u64,
+    fields: Option<&[String]>,
+) -> Value {
+    let mut all = values.clone();
     all.insert("System.Id".into(), json!(wi.id));
-    all.insert("System.Rev".into(), json!(wi.rev));
+    all.insert("System.Rev".into(), json!(rev));
     let selected: Map<String, Value> = match fields {
         Some(names) => names
             .iter()
@@ -266,5 +286,5 @@ pub fn work_item_rest(org: &Org, wi: &WorkItem, fields: Option<&[String]>) -> Va
             .map(|(k, v)| (k.clone(), rest_field_value(org, k, v)))
             .collect(),
     };
-    json!({ "id": wi.id, "rev": wi.rev, "fields": Value::Object(selected), "url": wi_url(org, wi.id) })
+    json!({ "id": wi.id, "rev": rev, "fields": Value::Object(selected), "url": wi_url(org, wi.id) })
 }

@@ -11,7 +11,7 @@ use crate::sim::clock::{FAR_FUTURE, ts};
 use crate::sim::model::wit::Revision;
 use crate::sim::model::{Org, WorkItem};
 use crate::sim::render::identity_string;
-use crate::sim::render::wit::{update_rest, work_item_rest};
+use crate::sim::render::wit::{update_rest, work_item_rest, work_item_rest_at};
 
 pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
     match path {
@@ -23,12 +23,14 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
             }
             let body: BatchRequest = serde_json::from_slice(&req.body)
                 .map_err(|e| ApiError::bad_request(format!("Invalid body: {e}")))?;
+            let as_of = body.as_of.as_deref().map(parse_as_of).transpose()?;
             batch(
                 org,
                 req,
                 &body.ids,
                 body.fields.as_deref(),
                 body.error_policy.as_deref(),
+                as_of,
             )
         }
         ["workitems"] => {
@@ -38,12 +40,14 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
                 .filter_map(|s| s.parse().ok())
                 .collect();
             let fields = csv(req, "fields");
+            let as_of = req.q("asOf").map(parse_as_of).transpose()?;
             batch(
                 org,
                 req,
                 &ids,
                 (!fields.is_empty()).then_some(&fields[..]),
                 req.q("errorPolicy"),
+                as_of,
             )
         }
         ["workitems", id, "updates"] => {
@@ -159,15 +163,26 @@ struct BatchRequest {
     fields: Option<Vec<String>>,
     #[serde(default, rename = "errorPolicy")]
     error_policy: Option<String>,
+    #[serde(default, rename = "asOf")]
+    as_of: Option<String>,
 }
 
-/// Up to 200 ids; a missing id fails the request unless `errorPolicy=omit` (then `null`).
+fn parse_as_of(t: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| ApiError::bad_request(format!("Invalid asOf date '{t}'.")))
+}
+
+/// Up to 200 ids; a missing id fails the request unless `errorPolicy=omit` (then `null`). With
+/// `asOf`, each item as of that time (its last revision changed at or before it); an item created
+/// later is missing.
 fn batch(
     org: &Org,
     req: &Req,
     ids: &[u64],
     fields: Option<&[String]>,
     policy: Option<&str>,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ApiResult {
     if ids.is_empty() || ids.len() > 200 {
         return Err(ApiError::bad_request(
@@ -177,8 +192,23 @@ fn batch(
     let omit = policy.is_some_and(|p| p.eq_ignore_ascii_case("omit"));
     let mut values = Vec::new();
     for id in ids {
-        match find(org, req, &id.to_string()) {
-            Ok(wi) => values.push(work_item_rest(org, wi, fields)),
+        let found = find(org, req, &id.to_string()).and_then(|wi| match as_of {
+            None => Ok(work_item_rest(org, wi, fields)),
+            Some(t) => wi
+                .revisions
+                .iter()
+                .filter(|r| r.changed_date <= t)
+                .max_by_key(|r| r.rev)
+                .map(|r| work_item_rest_at(org, wi, r, fields))
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "TF401232: Work item {id} does not exist at {}.",
+                        ts(t)
+                    ))
+                }),
+        });
+        match found {
+            Ok(item) => values.push(item),
             Err(e) if !omit => return Err(e),
             Err(_) => values.push(Value::Null),
         }

@@ -2,9 +2,10 @@
 //! so the revisions report never shows it. The links report (`wit/reporting/workitemlinks`, its
 //! continuation token kept in the cursor) lists every link change; it is read in step with the
 //! revisions report, and a change is published with the revision its item had at that moment
-//! (the one before the item's next revision row, or its latest row) — no per-item call. What
-//! cannot be placed that way (an item whose earlier revision this process never saw, e.g. after
-//! a restart or before a backfill window) falls back to the item's `workitems/{id}/updates`, and
+//! (the one before the item's next revision row, or its latest row, or the live item when the walk
+//! saw none and it has not changed since) — no per-item call. What cannot be placed that way (an
+//! item revised since, whose revision at the time this process never saw, e.g. after a restart)
+//! falls back to the item's `workitems/{id}/updates`, and
 //! the item as of that update's rev is rebuilt from the live item by undoing the later field
 //! changes. A server without the links report (404) skips link-only updates.
 
@@ -207,9 +208,21 @@ impl LinkFeed {
     ) -> Result<FeedEnd, ReconcileError> {
         let mut events = Vec::new();
         let pending: Vec<(i64, Vec<LinkChange>)> = self.pending.drain().collect();
+        // Items this walk saw no revision of: the live item, when it has not changed since.
+        let unseen: Vec<i64> = pending
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| cache.latest(*id).is_none())
+            .collect();
+        let live = if unseen.is_empty() {
+            HashMap::new()
+        } else {
+            live_items(ctx, &unseen).await?
+        };
         for (id, list) in pending {
+            let snapshot = cache.latest(id).or_else(|| live.get(&id).cloned());
             for change in list.into_iter().filter(|c| mode.contains(c.at)) {
-                self.place(ctx, id, change, cache.latest(id), &mut events);
+                self.place(ctx, id, change, snapshot.clone(), &mut events);
             }
         }
         let mut changed = waiting;
