@@ -84,4 +84,12 @@ async fn demo_with_dropped_hooks_is_filled_by_the_reconciler() {
     }
     let missing: u64 = report.rows.values().map(|r| r.missing).sum();
     assert_eq!(report.exact, missing == 0, "{table}");
+    // What REST cannot reveal never arrives: the demo stops once a reconciler pass after the
+    // deliveries settled has finished, instead of waiting out its timeout.
+    assert!(missing > 0, "this seed loses REST-blind changes: {table}");
+    assert!(
+        report.elapsed < std::time::Duration::from_secs(20),
+        "the demo waited {:?} for changes that cannot arrive",
+        report.elapsed
+    );
 }

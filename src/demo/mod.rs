@@ -134,6 +134,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoReport> {
         .into_iter()
         .next()
         .context("the simulator has no organization")?;
+    // With dropped hooks the demo asks the admin status when the reconciler has caught up.
+    let admin_token =
+        (args.drop > 0.0).then(|| format!("demo-admin-{:016x}", rand::random::<u64>()));
+    let mut env = env;
+    if let Some(token) = &admin_token {
+        env.insert("ADO_INGEST_ADMIN_TOKEN".into(), token.clone());
+    }
     let mut config = Config::load(None, &env)?;
     if args.drop > 0.0 {
         // Lost hooks are found again through the simulator's REST API, like a real organization's.
@@ -148,7 +155,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoReport> {
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(crate::app::run(config, listener, shutdown.clone()));
 
-    let outcome = drive(&args, &sim, &org, &base, &exchange, &password, started).await;
+    let outcome = drive(
+        &args,
+        &sim,
+        &org,
+        Endpoints {
+            base: &base,
+            exchange: &exchange,
+            password: &password,
+            admin_token: admin_token.as_deref(),
+        },
+        started,
+    )
+    .await;
     sim.shutdown().await;
 
     shutdown.cancel();
@@ -230,15 +249,66 @@ async fn subscribe_through_rest(
     Ok(())
 }
 
+/// Where the demo's ado-ingest listens and publishes, and its credentials.
+struct Endpoints<'a> {
+    base: &'a str,
+    exchange: &'a str,
+    password: &'a str,
+    admin_token: Option<&'a str>,
+}
+
+/// Whether a reconciler pass that started after `since` has finished and the outbox is empty:
+/// after that, what has not arrived cannot be found through REST.
+async fn reconciler_caught_up(
+    base: &str,
+    token: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let Ok(resp) = reqwest::Client::new()
+        .get(format!("{base}/admin/status"))
+        .bearer_auth(token)
+        .send()
+        .await
+    else {
+        return false;
+    };
+    let Ok(status) = resp.json::<serde_json::Value>().await else {
+        return false;
+    };
+    let time = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let empty_outbox = status["outbox"]["depth"].as_u64() == Some(0);
+    let orgs = status["organizations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    empty_outbox
+        && !orgs.is_empty()
+        && orgs.iter().all(|o| {
+            let started = time(&o["last_pass_started"]);
+            let finished = time(&o["last_pass_finished"]);
+            o["running"] == false
+                && started.is_some_and(|s| s > since)
+                && finished.is_some_and(|f| started.is_some_and(|s| f >= s))
+        })
+}
+
 async fn drive(
     args: &DemoArgs,
     sim: &sim::Simulator,
     org: &sim::OrgInfo,
-    base: &str,
-    exchange: &str,
-    password: &str,
+    endpoints: Endpoints<'_>,
     started: Instant,
 ) -> anyhow::Result<DemoReport> {
+    let Endpoints {
+        base,
+        exchange,
+        password,
+        admin_token,
+    } = endpoints;
     wait_ready(base, &args.amqp_url).await?;
     let tap = tap::Tap::bind(&args.amqp_url, exchange).await?;
     // The metrics recorder is process-wide: count only what this demo adds to it.
@@ -294,6 +364,7 @@ async fn drive(
     let settle = sim.settle(args.timeout);
     tokio::pin!(settle);
     let mut settled = None;
+    let mut settled_at = None;
     loop {
         let have = tap.count_of(expected.keys());
         wait.set_position(have as u64);
@@ -301,6 +372,12 @@ async fn drive(
         wait.set_message(format!("deliveries outstanding {}", stats.outstanding));
         if have == expected.len() && settled.is_some() {
             break;
+        }
+        if let (Some(token), Some(_)) = (admin_token, &settled) {
+            let since = *settled_at.get_or_insert_with(chrono::Utc::now);
+            if reconciler_caught_up(base, token, since).await {
+                break;
+            }
         }
         if Instant::now() >= deadline {
             break;
