@@ -72,7 +72,35 @@ pub(super) fn next_job(shared: &Shared, org: usize, sub_id: &str) -> Next {
             .mul_f64(sub.rng.between(0, 1000) as f64 / 1000.0)
     });
     let duplicate = sub.rng.chance(faults.duplicate);
-    let inputs = &sub.request.consumer_inputs;
+    let (url, headers) = target(sub_id, &sub.request.consumer_inputs);
+    let Some(n) = sub.notification_mut(nid) else {
+        return Next::Idle;
+    };
+    n.status = NotificationStatus::Processing;
+    n.dequeued = Some(chrono::Utc::now());
+    let body = n.body.clone();
+    if reorder {
+        Counters::bump(&shared.counters.reordered);
+    }
+    if delay.is_some() {
+        Counters::bump(&shared.counters.delayed);
+    }
+    Next::Job(Box::new(Job {
+        nid,
+        url,
+        headers,
+        body,
+        delay: delay.map(|d| shared.scaled(d.as_secs_f64())),
+        duplicate,
+    }))
+}
+
+/// Where and how a notification is POSTed, from the subscription's consumer inputs as they are
+/// now (a retry after the user fixed the URL or password uses the fixed ones).
+fn target(
+    sub_id: &str,
+    inputs: &std::collections::BTreeMap<String, String>,
+) -> (String, HeaderMap) {
     let mut headers = HeaderMap::new();
     headers.insert(
         "content-type",
@@ -116,26 +144,7 @@ pub(super) fn next_job(shared: &Shared, org: usize, sub_id: &str) -> Next {
         }
     }
     let url = inputs.get("url").cloned().unwrap_or_default();
-    let Some(n) = sub.notification_mut(nid) else {
-        return Next::Idle;
-    };
-    n.status = NotificationStatus::Processing;
-    n.dequeued = Some(chrono::Utc::now());
-    let body = n.body.clone();
-    if reorder {
-        Counters::bump(&shared.counters.reordered);
-    }
-    if delay.is_some() {
-        Counters::bump(&shared.counters.delayed);
-    }
-    Next::Job(Box::new(Job {
-        nid,
-        url,
-        headers,
-        body,
-        delay: delay.map(|d| shared.scaled(d.as_secs_f64())),
-        duplicate,
-    }))
+    (url, headers)
 }
 
 fn activity_id(sub_id: &str, nid: u64, attempt: u32) -> String {
@@ -153,23 +162,29 @@ fn activity_id(sub_id: &str, nid: u64, attempt: u32) -> String {
 
 /// One POST; records the attempt on the notification.
 pub(super) async fn attempt(shared: &Shared, org: usize, sub_id: &str, job: &Job) -> Outcome {
-    let attempt_no = {
+    let (attempt_no, url, mut headers) = {
         let mut world = shared.world();
         let sub = world.orgs[org]
             .subscriptions
             .iter_mut()
             .find(|s| s.id == sub_id);
-        match sub.and_then(|s| s.notification_mut(job.nid)) {
-            Some(n) => {
-                n.request_attempts += 1;
-                n.status = NotificationStatus::RequestInProgress;
-                n.request_attempts
+        match sub {
+            Some(sub) => {
+                let (url, headers) = target(sub_id, &sub.request.consumer_inputs);
+                let attempt_no = match sub.notification_mut(job.nid) {
+                    Some(n) => {
+                        n.request_attempts += 1;
+                        n.status = NotificationStatus::RequestInProgress;
+                        n.request_attempts
+                    }
+                    None => 1,
+                };
+                (attempt_no, url, headers)
             }
-            None => 1,
+            None => (1, job.url.clone(), job.headers.clone()),
         }
     };
     let timeout = shared.controls().request_timeout;
-    let mut headers = job.headers.clone();
     if let Some(v) = header_value(&activity_id(sub_id, job.nid, attempt_no)) {
         headers.insert("x-vss-activityid", v);
     }
@@ -177,7 +192,7 @@ pub(super) async fn attempt(shared: &Shared, org: usize, sub_id: &str, job: &Job
     let started = Instant::now();
     let send = shared
         .http
-        .post(&job.url)
+        .post(&url)
         .headers(headers)
         .body(job.body.clone())
         .timeout(timeout)
@@ -220,7 +235,7 @@ pub(super) async fn attempt(shared: &Shared, org: usize, sub_id: &str, job: &Job
         .and_then(|s| s.notification_mut(job.nid))
     {
         n.request_duration += started.elapsed().as_secs_f64();
-        n.last_request = Some(format!("POST {}", job.url));
+        n.last_request = Some(format!("POST {url}"));
         n.last_response = response;
         n.error_message = error;
         n.modified = chrono::Utc::now();
