@@ -7,7 +7,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, ReconcileConfig};
 use crate::health::Health;
 use crate::http::{AppState, admin::AdminState, auth::HookAuthenticator, router};
 use crate::jobs::{JobRunner, RunnerSettings};
@@ -121,7 +121,10 @@ fn start_reconcilers(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<
             Reconciler::new(
                 org.clone(),
                 store.clone(),
-                config.reconcile.clone(),
+                ReconcileConfig {
+                    hook_credentials: config.hook_credentials.clone(),
+                    ..config.reconcile.clone()
+                },
                 config.publish.include_raw,
             )
             .with_context(|| format!("cannot set up the reconciler of {}", org.name()))

@@ -169,6 +169,17 @@ impl OrgClient {
             .await
     }
 
+    /// PUT a JSON body (replacing a resource, e.g. a service-hook subscription).
+    pub async fn put_json(
+        &self,
+        path_and_query: &str,
+        body: &Value,
+    ) -> Result<RestResponse, AdoError> {
+        let version = self.api_version().await?.to_string();
+        self.send(Method::PUT, path_and_query, Some(body), Some(&version))
+            .await
+    }
+
     /// Calls, retries and throttling so far.
     pub fn counters(&self) -> ClientCounters {
         self.inner.throttle.counters()

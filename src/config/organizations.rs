@@ -111,6 +111,14 @@ pub struct ReconcileConfig {
     pub overlap: Duration,
     /// `$top` of paged REST lists.
     pub page_size: u32,
+    /// This service's hook URL as Azure DevOps reaches it (`https://ingest.example.com/hooks`).
+    /// When set, each pass re-enables the web-hook subscriptions posting to it (or below it) that
+    /// Azure DevOps put on probation or disabled, restoring their password from
+    /// `hook_credentials`. Empty: subscriptions are left alone.
+    pub hook_url: String,
+    /// Filled from `hook_credentials` at start-up (not a config key).
+    #[serde(skip)]
+    pub hook_credentials: Vec<crate::config::HookCredential>,
 }
 
 impl Default for ReconcileConfig {
@@ -119,6 +127,8 @@ impl Default for ReconcileConfig {
             interval: Duration::from_secs(5 * 60),
             overlap: Duration::from_secs(10 * 60),
             page_size: 200,
+            hook_url: String::new(),
+            hook_credentials: Vec::new(),
         }
     }
 }

@@ -230,6 +230,11 @@ impl Ctx {
         Ok(self.client.post_json(path, body).await?)
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Result<RestResponse, ReconcileError> {
+        self.routes.count(path);
+        Ok(self.client.put_json(path, body).await?)
+    }
+
     /// POST on its own task: the request is under way while the caller works on the previous
     /// response (read-ahead of paged reports).
     pub fn post_ahead(&self, path: String, body: Value) -> ReadAhead {

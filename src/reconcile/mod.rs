@@ -50,6 +50,7 @@ mod replay;
 pub mod spec;
 mod status;
 mod streams;
+mod subscriptions;
 mod walk;
 
 use std::sync::Arc;
@@ -63,7 +64,7 @@ use crate::store::{Store, StoreError};
 
 pub use registry::Reconcilers;
 pub use spec::{BackfillSpec, JobProgress, StreamProgress};
-pub use status::{OrgStatus, StreamStatus};
+pub use status::{OrgStatus, StreamStatus, SubscriptionsStatus};
 pub use walk::WATERMARK_NAMESPACE;
 
 /// The name under which [`OrgStatus::streams`] reports the failed-delivery replay.

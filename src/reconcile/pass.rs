@@ -1,4 +1,5 @@
-//! A periodic pass (every stream from its watermark, then the failed-delivery replay) and a
+//! A periodic pass (the web-hook subscriptions to this service re-enabled when Azure DevOps switched
+//! them off, every stream from its watermark, then the failed-delivery replay) and a
 //! backfill (every requested stream over a window, resumable from a job's cursors), with the
 //! bookkeeping both need: per-stream errors that do not stop the other streams, and the status.
 
@@ -9,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::ctx::Ctx;
 use super::spec::{BackfillSpec, JobProgress, StreamProgress};
 use super::walk::{Mode, WATERMARK_NAMESPACE, Walk};
-use super::{Inner, REPLAY, ReconcileError, replay, streams};
+use super::{Inner, REPLAY, ReconcileError, replay, streams, subscriptions};
 use crate::config::Stream;
 
 /// Longest watermark text the status shows whole.
@@ -46,6 +47,27 @@ pub(super) async fn periodic(inner: &Inner) -> Result<JobProgress, ReconcileErro
             return Err(e);
         }
     };
+    if !inner.config.hook_url.is_empty() {
+        let repaired =
+            subscriptions::repair(&ctx, &inner.config.hook_url, &inner.config.hook_credentials)
+                .await;
+        inner.status.update(|s| {
+            let st = s.subscriptions.get_or_insert_with(Default::default);
+            match repaired {
+                Ok(r) => {
+                    st.ours = r.ours;
+                    st.reenabled_total += r.reenabled.len() as u64;
+                    st.unrepairable = r
+                        .unrepairable
+                        .iter()
+                        .map(|(id, why)| format!("{id}: {why}"))
+                        .collect();
+                    st.last_error = None;
+                }
+                Err(e) => st.last_error = Some(e.to_string()),
+            }
+        });
+    }
     let never = CancellationToken::new();
     let walks = unique(&inner.org.streams).into_iter().map(|stream| {
         let (ctx, never) = (&ctx, &never);

@@ -33,6 +33,21 @@ pub struct OrgStatus {
     pub rest_throttled: u64,
     /// The reconciler's REST calls per route template (`wit/reporting/workitemrevisions`, …).
     pub rest_calls_by_route: BTreeMap<String, u64>,
+    /// Web-hook subscriptions to this service (`reconcile.hook_url`): at the last look, and put
+    /// back to `enabled` so far; absent when `hook_url` is not set.
+    pub subscriptions: Option<SubscriptionsStatus>,
+}
+
+/// The subscription check of the last pass.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SubscriptionsStatus {
+    /// Subscriptions posting to this service at the last look.
+    pub ours: usize,
+    /// Re-enabled since start-up.
+    pub reenabled_total: u64,
+    /// On probation or disabled, and not re-enabled (id: reason), at the last look.
+    pub unrepairable: Vec<String>,
+    pub last_error: Option<String>,
 }
 
 /// The status of one stream (or of the failed-delivery replay).

@@ -57,6 +57,7 @@ pub fn reconcile_config(page_size: u32) -> ReconcileConfig {
         interval: Duration::from_secs(3600),
         overlap: Duration::from_secs(600),
         page_size,
+        ..ReconcileConfig::default()
     }
 }
 
@@ -198,6 +199,15 @@ pub struct Server {
 
 impl Server {
     pub async fn start(orgs: Vec<OrganizationConfig>, page_size: u32) -> Self {
+        Self::start_with(orgs, page_size, false).await
+    }
+
+    /// `repair_subscriptions`: `reconcile.hook_url` is this server's `/hooks`.
+    pub async fn start_with(
+        orgs: Vec<OrganizationConfig>,
+        page_size: u32,
+        repair_subscriptions: bool,
+    ) -> Self {
         let exchange = unique("rec");
         let dir = tempfile::tempdir().unwrap();
         let mut env: BTreeMap<String, String> = BTreeMap::new();
@@ -223,6 +233,9 @@ impl Server {
         config.organizations = orgs;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        if repair_subscriptions {
+            config.reconcile.hook_url = format!("{base}/hooks");
+        }
         let shutdown = CancellationToken::new();
         let slot: Arc<Mutex<Option<Reconcilers>>> = Arc::default();
         let put = slot.clone();
