@@ -88,23 +88,29 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
                         "TF401232: Work item {id} does not exist in the recycle bin."
                     ))
                 })?;
-            let (date, by) = wi.deleted.unwrap_or_default();
-            ok(json!({
-                "id": wi.id,
-                "code": 200,
-                "deletedBy": identity_string(&org.people[by]),
-                "deletedDate": ts(date),
-                "name": wi.field_str("System.Title"),
-                "project": org.projects[wi.project].name,
-                "type": wi.work_item_type(),
-                "url": format!("{}_apis/wit/recycleBin/{}", org.base_url, wi.id),
-                "resource": work_item_rest(org, wi, None),
-            }))
+            let mut item = delete_reference(org, wi);
+            item["resource"] = work_item_rest(org, wi, None);
+            ok(item)
         }
         _ => Err(ApiError::not_found(
             "The requested work item route is not simulated.",
         )),
     }
+}
+
+/// A WorkItemDeleteReference: who deleted the item and when (`recyclebin/{id}` adds the item).
+fn delete_reference(org: &Org, wi: &WorkItem) -> Value {
+    let (date, by) = wi.deleted.unwrap_or_default();
+    json!({
+        "id": wi.id,
+        "code": 200,
+        "deletedBy": identity_string(&org.people[by]),
+        "deletedDate": ts(date),
+        "name": wi.field_str("System.Title"),
+        "project": org.projects[wi.project].name,
+        "type": wi.work_item_type(),
+        "url": format!("{}_apis/wit/recycleBin/{}", org.base_url, wi.id),
+    })
 }
 
 /// `recyclebin?ids=`: a WorkItemDeleteReference per id (who deleted it and when, no fields);
@@ -125,19 +131,7 @@ fn deleted_references(org: &Org, project: usize, ids: &[String]) -> ApiResult {
             .iter()
             .find(|w| w.id == n && w.project == project && w.deleted.is_some());
         values.push(match binned {
-            Some(wi) => {
-                let (date, by) = wi.deleted.unwrap_or_default();
-                json!({
-                    "id": wi.id,
-                    "code": 200,
-                    "deletedBy": identity_string(&org.people[by]),
-                    "deletedDate": ts(date),
-                    "name": wi.field_str("System.Title"),
-                    "project": org.projects[wi.project].name,
-                    "type": wi.work_item_type(),
-                    "url": format!("{}_apis/wit/recycleBin/{}", org.base_url, wi.id),
-                })
-            }
+            Some(wi) => delete_reference(org, wi),
             None => json!({
                 "id": n,
                 "code": 404,
