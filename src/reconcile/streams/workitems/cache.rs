@@ -54,7 +54,20 @@ impl RevisionCache {
         if rows.len() >= CACHE_LIMIT && !rows.contains_key(&id) {
             rows.clear();
         }
-        if let Ok(text) = serde_json::to_string(row) {
+        // The comment of a revision belongs to that revision's `workitem.commented` only; what
+        // the cache serves (the previous revision to diff, the item as of a link change or a
+        // deletion) never shows it, and comments are the largest field.
+        let text = match row["fields"].get("System.History") {
+            Some(_) => {
+                let mut row = row.clone();
+                if let Some(f) = row["fields"].as_object_mut() {
+                    f.remove("System.History");
+                }
+                serde_json::to_string(&row)
+            }
+            None => serde_json::to_string(row),
+        };
+        if let Ok(text) = text {
             rows.insert(id, (rev, text.into_boxed_str()));
         }
     }
