@@ -42,6 +42,8 @@ enum Command {
     Sim(ado_ingest::sim::cli::SimArgs),
     /// Backfill an organization's changes since a time, in-process or through a server (`--server`).
     Backfill(ado_ingest::cli::backfill::BackfillArgs),
+    /// Manage the Azure DevOps web-hook subscriptions that post to this service.
+    Subscriptions(ado_ingest::cli::subscriptions::SubscriptionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +95,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", config.to_redacted_toml());
             if let Err(e) = config.validate_for_serve() {
                 eprintln!("warning: `serve` would refuse to start: {e}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Subscriptions(args) => {
+            let config = Config::from_process_env(cli.config.as_deref())?;
+            ado_ingest::telemetry::init_tracing(config.log_format);
+            match args.command {
+                ado_ingest::cli::subscriptions::SubscriptionsCommand::Sync(sync) => {
+                    let dry_run = sync.dry_run;
+                    let results = ado_ingest::cli::subscriptions::run(sync, &config).await?;
+                    print!(
+                        "{}",
+                        ado_ingest::cli::subscriptions::table(&results, dry_run)
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -6,6 +6,7 @@ mod attempt;
 mod client;
 mod credential;
 mod error;
+pub mod events;
 mod options;
 mod throttle;
 mod version;

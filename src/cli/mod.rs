@@ -1,3 +1,4 @@
 //! Command-line subcommands whose work is more than a call into one module.
 
 pub mod backfill;
+pub mod subscriptions;

@@ -50,7 +50,7 @@ mod replay;
 pub mod spec;
 mod status;
 mod streams;
-mod subscriptions;
+pub mod subscriptions;
 mod walk;
 
 use std::sync::Arc;

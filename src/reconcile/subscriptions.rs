@@ -88,6 +88,178 @@ pub(super) async fn repair(
     Ok(out)
 }
 
+/// What `subscriptions sync` did (or, with `dry_run`, would do) for one event type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncLine {
+    pub event_type: &'static str,
+    pub subscription: Option<String>,
+    pub action: SyncAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncAction {
+    Created,
+    /// What was put right (status, URL, resource version, user or password).
+    Repaired(Vec<String>),
+    Unchanged,
+    /// Disabled by a user: a choice to respect, not a fault to repair.
+    DisabledByUser,
+    /// Not raised by this Azure DevOps Server (job events are Services-only).
+    NotOnServer,
+}
+
+impl std::fmt::Display for SyncAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Created => f.write_str("created"),
+            Self::Repaired(what) => write!(f, "repaired ({})", what.join(", ")),
+            Self::Unchanged => f.write_str("ok"),
+            Self::DisabledByUser => f.write_str("left disabled (by a user)"),
+            Self::NotOnServer => f.write_str("not raised by Azure DevOps Server"),
+        }
+    }
+}
+
+/// The consumer inputs of a subscription to `hook_url` with `credential` (full resources, no
+/// messages: the receiver reads resources only).
+fn consumer_inputs(hook_url: &str, credential: Option<&HookCredential>) -> serde_json::Value {
+    let mut inputs = json!({
+        "url": hook_url,
+        "resourceDetailsToSend": "all",
+        "messagesToSend": "none",
+        "detailedMessagesToSend": "none",
+    });
+    if let Some(c) = credential {
+        inputs["basicAuthUsername"] = json!(c.username);
+        inputs["basicAuthPassword"] = json!(c.password.expose());
+    }
+    inputs
+}
+
+/// Makes the organization's web-hook subscriptions to `hook_url` what ado-ingest needs: one per
+/// event type of [`EVENT_KINDS`](crate::ado::events::EVENT_KINDS) (Server: those it raises),
+/// organization-wide, at the pinned resource version, enabled, posting with `credential`. Creates
+/// what is missing and repairs what drifted (a subscription a user disabled stays disabled).
+pub async fn sync(
+    client: &crate::ado::OrgClient,
+    hook_url: &str,
+    credential: Option<&HookCredential>,
+    dry_run: bool,
+) -> Result<Vec<SyncLine>, ReconcileError> {
+    let on_server = client
+        .connect()
+        .await?
+        .deployment_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("onPremises"));
+    let listed = client
+        .get("_apis/hooks/subscriptions?consumerId=webHooks")
+        .await?;
+    let existing: Vec<&serde_json::Value> = super::ctx::values(&listed)
+        .iter()
+        .filter(|s| {
+            s["consumerInputs"]["url"]
+                .as_str()
+                .is_some_and(|u| posts_to(u, hook_url))
+        })
+        .collect();
+    let mut lines = Vec::new();
+    for kind in crate::ado::events::EVENT_KINDS {
+        let pinned = kind.resource_versions[0];
+        if on_server && !kind.on_server {
+            lines.push(SyncLine {
+                event_type: kind.event_type,
+                subscription: None,
+                action: SyncAction::NotOnServer,
+            });
+            continue;
+        }
+        let Some(sub) = existing
+            .iter()
+            .find(|s| s["eventType"].as_str() == Some(kind.event_type))
+        else {
+            let body = json!({
+                "publisherId": kind.publisher_id,
+                "eventType": kind.event_type,
+                "resourceVersion": pinned,
+                "consumerId": "webHooks",
+                "consumerActionId": "httpRequest",
+                "publisherInputs": {},
+                "consumerInputs": consumer_inputs(hook_url, credential),
+            });
+            let id = if dry_run {
+                None
+            } else {
+                let created = client.post_json("_apis/hooks/subscriptions", &body).await?;
+                created.body["id"].as_str().map(str::to_string)
+            };
+            lines.push(SyncLine {
+                event_type: kind.event_type,
+                subscription: id,
+                action: SyncAction::Created,
+            });
+            continue;
+        };
+        let id = sub["id"].as_str().unwrap_or_default().to_string();
+        let status = sub["status"].as_str().unwrap_or_default();
+        if status.eq_ignore_ascii_case("disabledByUser") {
+            lines.push(SyncLine {
+                event_type: kind.event_type,
+                subscription: Some(id),
+                action: SyncAction::DisabledByUser,
+            });
+            continue;
+        }
+        let inputs = &sub["consumerInputs"];
+        let mut drift = Vec::new();
+        if status != "enabled" {
+            drift.push(format!("status {status}"));
+        }
+        if inputs["url"].as_str() != Some(hook_url) {
+            drift.push("url".to_string());
+        }
+        if sub["resourceVersion"].as_str().is_some_and(|v| v != pinned) {
+            drift.push(format!("resource version {}", sub["resourceVersion"]));
+        }
+        let user = inputs["basicAuthUsername"].as_str().unwrap_or_default();
+        if credential.is_some_and(|c| c.username != user) {
+            drift.push("user".to_string());
+        }
+        if drift.is_empty() {
+            lines.push(SyncLine {
+                event_type: kind.event_type,
+                subscription: Some(id),
+                action: SyncAction::Unchanged,
+            });
+            continue;
+        }
+        if !dry_run {
+            let mut body = (*sub).clone();
+            body["status"] = json!("enabled");
+            body["resourceVersion"] = json!(pinned);
+            body["consumerInputs"] = {
+                let mut merged = inputs.clone();
+                if let (Some(m), Some(fresh)) = (
+                    merged.as_object_mut(),
+                    consumer_inputs(hook_url, credential).as_object().cloned(),
+                ) {
+                    m.extend(fresh);
+                }
+                merged
+            };
+            client
+                .put_json(&format!("_apis/hooks/subscriptions/{id}"), &body)
+                .await?;
+        }
+        lines.push(SyncLine {
+            event_type: kind.event_type,
+            subscription: Some(id),
+            action: SyncAction::Repaired(drift),
+        });
+    }
+    Ok(lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::posts_to;
