@@ -203,48 +203,23 @@ async fn wait_ready(base: &str, amqp_url: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Creates one Web Hooks subscription per event type through the simulator's hooks REST API, as a
-/// user (or `subscriptions sync`) would against Azure DevOps.
-async fn subscribe_through_rest(
-    org_url: &str,
-    pat: &str,
-    hook_url: &str,
-    password: &str,
-) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
-    for kind in sim::EVENT_KINDS {
-        let body = serde_json::json!({
-            "publisherId": kind.publisher_id,
-            "eventType": kind.event_type,
-            "resourceVersion": kind.resource_versions[0],
-            "consumerId": "webHooks",
-            "consumerActionId": "httpRequest",
-            "publisherInputs": {},
-            "consumerInputs": {
-                "url": hook_url,
-                "basicAuthUsername": "demo",
-                "basicAuthPassword": password,
-                "resourceDetailsToSend": "all",
-                "messagesToSend": "none",
-                "detailedMessagesToSend": "none"
-            }
-        });
-        let resp = client
-            .post(format!(
-                "{org_url}_apis/hooks/subscriptions?api-version=7.1"
-            ))
-            .basic_auth("", Some(pat))
-            .json(&body)
-            .send()
-            .await?;
-        if !resp.status().is_success() {
-            let status = resp.status();
-            bail!(
-                "creating the {} subscription failed: {status} {}",
-                kind.event_type,
-                resp.text().await.unwrap_or_default()
-            );
-        }
+/// Subscribes the demo server to every event type through the simulator's hooks REST API, with
+/// the same code `ado-ingest subscriptions sync` runs against Azure DevOps.
+async fn subscribe(org_url: &str, pat: &str, hook_url: &str, password: &str) -> anyhow::Result<()> {
+    let org = OrganizationConfig::with_pat(org_url.trim_end_matches('/'), pat.to_string());
+    let client = crate::ado::OrgClient::new(&org, crate::ado::ClientOptions::for_org(&org))?;
+    let credential = crate::config::HookCredential {
+        username: "demo".into(),
+        password: crate::config::Secret::new(password),
+    };
+    let lines =
+        crate::reconcile::subscriptions::sync(&client, hook_url, Some(&credential), false).await?;
+    let created = lines
+        .iter()
+        .filter(|l| l.action == crate::reconcile::subscriptions::SyncAction::Created)
+        .count();
+    if created != lines.len() {
+        bail!("the simulator already had subscriptions to {hook_url}: {lines:?}");
     }
     Ok(())
 }
@@ -314,7 +289,7 @@ async fn drive(
     // The metrics recorder is process-wide: count only what this demo adds to it.
     let metrics_before = crate::telemetry::metrics_handle().render();
 
-    subscribe_through_rest(
+    subscribe(
         &org.base_url,
         &sim.pat(),
         &format!("{base}/hooks"),
