@@ -37,13 +37,9 @@ fn ids_of(deliveries: &[lapin::message::Delivery]) -> Vec<String> {
 
 #[tokio::test]
 async fn after_a_crash_routed_sends_are_settled_from_the_ledger_and_the_rest_published() {
-    let exchange = unique_exchange("ledger-crash");
-    let Some(mut broker) = broker_session(&exchange).await else {
+    let Some((exchange, mut broker)) = broker_with_topology("ledger-crash").await else {
         return;
     };
-    declare_topology(&broker.channel, &exchange, false)
-        .await
-        .unwrap();
     declare_ledger(&broker.channel, &exchange, LEDGER_BYTES)
         .await
         .unwrap();
@@ -119,21 +115,11 @@ async fn after_a_crash_routed_sends_are_settled_from_the_ledger_and_the_rest_pub
 
 #[tokio::test]
 async fn sends_a_queue_refused_are_in_the_ledger_but_not_taken_for_routed() {
-    let exchange = unique_exchange("ledger-nack");
-    let Some(mut broker) = broker_session(&exchange).await else {
+    let Some((exchange, mut broker)) = broker_with_topology("ledger-nack").await else {
         return;
     };
-    declare_topology(&broker.channel, &exchange, false)
-        .await
-        .unwrap();
     // Holds one message and nacks publishes beyond it; the ledger stream takes them all the same.
-    let mut arguments = FieldTable::default();
-    arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(1));
-    arguments.insert(
-        "x-overflow".into(),
-        AMQPValue::LongString("reject-publish".into()),
-    );
-    let queue = broker.bind_queue("tiny", "#", arguments).await;
+    let queue = broker.bind_queue("tiny", "#", reject_beyond_one()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = temp_store(&dir).await;
     let events = (0..3)
@@ -203,13 +189,9 @@ async fn sends_a_queue_refused_are_in_the_ledger_but_not_taken_for_routed() {
 
 #[tokio::test]
 async fn the_ledger_records_routed_and_unroutable_events_with_their_send() {
-    let exchange = unique_exchange("ledger-routes");
-    let Some(mut broker) = broker_session(&exchange).await else {
+    let Some((exchange, mut broker)) = broker_with_topology("ledger-routes").await else {
         return;
     };
-    declare_topology(&broker.channel, &exchange, false)
-        .await
-        .unwrap();
     let queue = broker
         .bind_queue("contoso", "contoso.#", FieldTable::default())
         .await;
@@ -254,13 +236,9 @@ async fn the_ledger_records_routed_and_unroutable_events_with_their_send() {
 
 #[tokio::test]
 async fn with_the_ledger_off_unconfirmed_sends_are_published_again() {
-    let exchange = unique_exchange("ledger-off");
-    let Some(mut broker) = broker_session(&exchange).await else {
+    let Some((exchange, mut broker)) = broker_with_topology("ledger-off").await else {
         return;
     };
-    declare_topology(&broker.channel, &exchange, false)
-        .await
-        .unwrap();
     let queue = broker.bind_queue("all", "#", FieldTable::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = temp_store(&dir).await;

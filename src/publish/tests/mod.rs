@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lapin::options::ExchangeDeleteOptions;
-use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::types::{FieldTable, ShortString};
 use tokio_util::sync::CancellationToken;
 
 use super::{APP_ID, CONTENT_TYPE, PublisherSettings, declare_topology, run, unrouted_name};
@@ -67,13 +67,9 @@ async fn depth_is(store: &SqliteStore, expected: u64) -> bool {
 
 #[tokio::test]
 async fn every_event_is_published_once_with_its_properties() {
-    let exchange = unique_exchange("props");
-    let Some(mut broker) = broker_session(&exchange).await else {
+    let Some((exchange, mut broker)) = broker_with_topology("props").await else {
         return;
     };
-    declare_topology(&broker.channel, &exchange, false)
-        .await
-        .unwrap();
     let queue = broker
         .bind_queue("contoso", "contoso.#", FieldTable::default())
         .await;
@@ -201,13 +197,9 @@ async fn unroutable_events_land_in_the_unrouted_queue() {
 
 #[tokio::test]
 async fn broker_down_then_up_delivers_everything_once() {
-    let exchange = unique_exchange("outage");
-    let Some(mut broker) = broker_session(&exchange).await else {
+    let Some((exchange, mut broker)) = broker_with_topology("outage").await else {
         return;
     };
-    declare_topology(&broker.channel, &exchange, false)
-        .await
-        .unwrap();
     let queue = broker.bind_queue("all", "#", FieldTable::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = temp_store(&dir).await;
@@ -272,13 +264,9 @@ async fn broker_down_then_up_delivers_everything_once() {
 
 #[tokio::test]
 async fn shutdown_drains_what_is_pending() {
-    let exchange = unique_exchange("drain");
-    let Some(mut broker) = broker_session(&exchange).await else {
+    let Some((exchange, mut broker)) = broker_with_topology("drain").await else {
         return;
     };
-    declare_topology(&broker.channel, &exchange, false)
-        .await
-        .unwrap();
     let queue = broker.bind_queue("all", "#", FieldTable::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = temp_store(&dir).await;
@@ -335,21 +323,11 @@ async fn shutdown_without_a_broker_keeps_the_events() {
 
 #[tokio::test]
 async fn nacked_events_stay_and_are_retried() {
-    let exchange = unique_exchange("nack");
-    let Some(mut broker) = broker_session(&exchange).await else {
+    let Some((exchange, mut broker)) = broker_with_topology("nack").await else {
         return;
     };
-    declare_topology(&broker.channel, &exchange, false)
-        .await
-        .unwrap();
     // A queue that holds one message and rejects (nacks) publishes beyond that.
-    let mut arguments = FieldTable::default();
-    arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(1));
-    arguments.insert(
-        "x-overflow".into(),
-        AMQPValue::LongString("reject-publish".into()),
-    );
-    let queue = broker.bind_queue("tiny", "#", arguments).await;
+    let queue = broker.bind_queue("tiny", "#", reject_beyond_one()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = temp_store(&dir).await;
     store
@@ -406,13 +384,9 @@ async fn nacked_events_stay_and_are_retried() {
 
 #[tokio::test]
 async fn returned_events_stay_until_they_can_be_routed() {
-    let exchange = unique_exchange("returned");
-    let Some(broker) = broker_session(&exchange).await else {
+    let Some((exchange, broker)) = broker_with_topology("returned").await else {
         return;
     };
-    declare_topology(&broker.channel, &exchange, false)
-        .await
-        .unwrap();
     // Without its alternate exchange an unroutable mandatory message comes back (basic.return).
     broker
         .channel

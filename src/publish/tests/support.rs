@@ -77,6 +77,27 @@ pub async fn broker_session(exchange: &str) -> Option<TestBroker> {
     }
 }
 
+/// A unique exchange and a broker session with the publisher's topology declared (no ledger).
+pub async fn broker_with_topology(test: &str) -> Option<(String, TestBroker)> {
+    let exchange = unique_exchange(test);
+    let broker = broker_session(&exchange).await?;
+    crate::publish::declare_topology(&broker.channel, &exchange, false)
+        .await
+        .unwrap();
+    Some((exchange, broker))
+}
+
+/// Queue arguments for a queue that holds one message and nacks publishes beyond it.
+pub fn reject_beyond_one() -> FieldTable {
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(1));
+    arguments.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString("reject-publish".into()),
+    );
+    arguments
+}
+
 pub struct TestBroker {
     pub connection: Connection,
     pub channel: Channel,
