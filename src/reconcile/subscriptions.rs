@@ -33,23 +33,30 @@ fn posts_to(url: &str, hook_url: &str) -> bool {
             .starts_with(&format!("{}/", base.to_ascii_lowercase()))
 }
 
+/// The organization's web-hook subscriptions.
+const WEB_HOOK_SUBSCRIPTIONS: &str = "_apis/hooks/subscriptions?consumerId=webHooks";
+
+/// The subscriptions of a `WEB_HOOK_SUBSCRIPTIONS` answer that post to `hook_url`.
+fn ours<'a>(
+    listed: &'a crate::ado::RestResponse,
+    hook_url: &'a str,
+) -> impl Iterator<Item = &'a serde_json::Value> {
+    super::ctx::values(listed).iter().filter(move |s| {
+        s["consumerInputs"]["url"]
+            .as_str()
+            .is_some_and(|u| posts_to(u, hook_url))
+    })
+}
+
 pub(super) async fn repair(
     ctx: &Ctx,
     hook_url: &str,
     credentials: &[HookCredential],
 ) -> Result<Repair, ReconcileError> {
-    let resp = ctx
-        .get("_apis/hooks/subscriptions?consumerId=webHooks")
-        .await?;
+    let resp = ctx.get(WEB_HOOK_SUBSCRIPTIONS).await?;
     let mut out = Repair::default();
-    for sub in super::ctx::values(&resp) {
+    for sub in ours(&resp, hook_url) {
         let inputs = &sub["consumerInputs"];
-        if !inputs["url"]
-            .as_str()
-            .is_some_and(|u| posts_to(u, hook_url))
-        {
-            continue;
-        }
         out.ours += 1;
         let status = sub["status"].as_str().unwrap_or_default();
         if !matches!(status, "onProbation" | "disabledBySystem") {
@@ -152,17 +159,8 @@ pub async fn sync(
         .deployment_type
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("onPremises"));
-    let listed = client
-        .get("_apis/hooks/subscriptions?consumerId=webHooks")
-        .await?;
-    let existing: Vec<&serde_json::Value> = super::ctx::values(&listed)
-        .iter()
-        .filter(|s| {
-            s["consumerInputs"]["url"]
-                .as_str()
-                .is_some_and(|u| posts_to(u, hook_url))
-        })
-        .collect();
+    let listed = client.get(WEB_HOOK_SUBSCRIPTIONS).await?;
+    let existing: Vec<&serde_json::Value> = ours(&listed, hook_url).collect();
     let mut lines = Vec::new();
     for kind in crate::ado::events::EVENT_KINDS {
         let pinned = kind.resource_versions[0];

@@ -239,7 +239,7 @@ async fn page_events(
             });
         let before = since - chrono::Duration::milliseconds(1);
         let mut readable = HashSet::new();
-        for item in items_as_of(ctx, &missing, before).await? {
+        for item in items_batch(ctx, &missing, Some(before)).await? {
             if let (Some(id), Some(rev)) = id_rev(&item) {
                 readable.insert(id);
                 if first_rev.get(&id) == Some(&(rev + 1)) {
@@ -373,21 +373,19 @@ pub(super) fn with_revision(mut update: Value, item: &Value) -> Value {
     update
 }
 
-/// The items as of `t` (`workitemsbatch` with `asOf`, 200 per call), with the fields the
-/// revisions report is asked for; items that did not exist then, or no longer do, are left out.
-async fn items_as_of(
+/// The items (`workitemsbatch`, 200 per call), as of `as_of` or now, with the fields the revisions
+/// report is asked for; items that did not exist then, or no longer do, are left out.
+pub(super) async fn items_batch(
     ctx: &Ctx,
     ids: &[i64],
-    t: chrono::DateTime<chrono::Utc>,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Vec<Value>, ReconcileError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(200) {
-        let body = json!({
-            "ids": chunk,
-            "fields": requested_fields(),
-            "asOf": crate::normalize::time::format_time(&t),
-            "errorPolicy": "omit",
-        });
+        let mut body = json!({"ids": chunk, "fields": requested_fields(), "errorPolicy": "omit"});
+        if let Some(t) = as_of {
+            body["asOf"] = json!(crate::normalize::time::format_time(&t));
+        }
         let resp = ctx.post("_apis/wit/workitemsbatch", &body).await?;
         out.extend(values(&resp).iter().filter(|v| v.is_object()).cloned());
     }

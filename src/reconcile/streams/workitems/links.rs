@@ -18,7 +18,7 @@ use super::super::super::ReconcileError;
 use super::super::super::ctx::{Ctx, seg, values};
 use super::super::super::walk::Mode;
 use super::super::{query_time, time_of};
-use super::{RevisionCache, fetch_updates, requested_fields, with_revision};
+use super::{RevisionCache, fetch_updates, items_batch, with_revision};
 use crate::normalize::NormalizedEvent;
 use crate::normalize::extract::{as_int, str_at};
 use crate::normalize::time::format_time;
@@ -207,20 +207,24 @@ impl LinkFeed {
         waiting: BTreeMap<i64, DateTime<Utc>>,
     ) -> Result<FeedEnd, ReconcileError> {
         let mut events = Vec::new();
-        let pending: Vec<(i64, Vec<LinkChange>)> = self.pending.drain().collect();
+        let pending: Vec<(i64, Option<Value>, Vec<LinkChange>)> = self
+            .pending
+            .drain()
+            .map(|(id, list)| (id, cache.latest(id), list))
+            .collect();
         // Items this walk saw no revision of: the live item, when it has not changed since.
         let unseen: Vec<i64> = pending
             .iter()
-            .map(|(id, _)| *id)
-            .filter(|id| cache.latest(*id).is_none())
+            .filter(|(_, seen, _)| seen.is_none())
+            .map(|(id, _, _)| *id)
             .collect();
         let live = if unseen.is_empty() {
             HashMap::new()
         } else {
             live_items(ctx, &unseen).await?
         };
-        for (id, list) in pending {
-            let snapshot = cache.latest(id).or_else(|| live.get(&id).cloned());
+        for (id, seen, list) in pending {
+            let snapshot = seen.or_else(|| live.get(&id).cloned());
             for change in list.into_iter().filter(|c| mode.contains(c.at)) {
                 self.place(ctx, id, change, snapshot.clone(), &mut events);
             }
@@ -385,19 +389,13 @@ async fn in_recycle_bin(ctx: &Ctx, ids: &[i64]) -> Result<Vec<i64>, ReconcileErr
     Ok(out)
 }
 
-/// The live items (200 per batch call); deleted ones are left out.
+/// The live items by id; deleted ones are left out.
 async fn live_items(ctx: &Ctx, ids: &[i64]) -> Result<HashMap<i64, Value>, ReconcileError> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(200) {
-        let body = json!({"ids": chunk, "fields": requested_fields(), "errorPolicy": "omit"});
-        let resp = ctx.post("_apis/wit/workitemsbatch", &body).await?;
-        for item in values(&resp).iter().filter(|v| v.is_object()) {
-            if let Some(id) = item.get("id").and_then(as_int) {
-                out.insert(id, item.clone());
-            }
-        }
-    }
-    Ok(out)
+    Ok(items_batch(ctx, ids, None)
+        .await?
+        .into_iter()
+        .filter_map(|item| Some((item.get("id").and_then(as_int)?, item)))
+        .collect())
 }
 
 /// The item as of `rev`: the live fields with every later field change undone.
