@@ -55,6 +55,18 @@ fn bearer() -> String {
     format!("Bearer {TOKEN}")
 }
 
+/// `POST /admin/backfills` with the token and `BODY`.
+async fn post_backfill(router: &axum::Router) -> Reply {
+    call(
+        router,
+        Method::POST,
+        "/admin/backfills",
+        Some(&bearer()),
+        Some(BODY),
+    )
+    .await
+}
+
 async fn get_job(router: &axum::Router, id: &str) -> Value {
     let r = call(
         router,
@@ -256,14 +268,7 @@ async fn a_backfill_is_created_shows_its_progress_and_succeeds() {
     let engine = ListEngine::gated(5, 2);
     let on = admin(open_store(dir.path()).await, TOKEN, engine.clone()).await;
 
-    let r = call(
-        &on.router,
-        Method::POST,
-        "/admin/backfills",
-        Some(&bearer()),
-        Some(BODY),
-    )
-    .await;
+    let r = post_backfill(&on.router).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(
@@ -326,14 +331,7 @@ async fn delete_cancels_a_running_job_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let engine = ListEngine::gated(5, 1);
     let on = admin(open_store(dir.path()).await, TOKEN, engine.clone()).await;
-    let r = call(
-        &on.router,
-        Method::POST,
-        "/admin/backfills",
-        Some(&bearer()),
-        Some(BODY),
-    )
-    .await;
+    let r = post_backfill(&on.router).await;
     let id = r.body["id"].as_str().unwrap().to_string();
     engine.release(2);
     wait_state(&on.router, &id, |j| j["totals"]["pages"] == 2).await;
@@ -354,14 +352,7 @@ async fn delete_cancels_a_running_job_and_is_idempotent() {
     assert_eq!(engine.walked().len(), 2);
 
     // A finished job answers its final state.
-    let r = call(
-        &on.router,
-        Method::POST,
-        "/admin/backfills",
-        Some(&bearer()),
-        Some(BODY),
-    )
-    .await;
+    let r = post_backfill(&on.router).await;
     let done_id = r.body["id"].as_str().unwrap().to_string();
     let done = wait_state(&on.router, &done_id, |j| j["state"] == "succeeded").await;
     let r = call(

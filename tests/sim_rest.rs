@@ -216,24 +216,13 @@ async fn pushes_pull_requests_and_changesets_page_with_top_skip_and_filter_exact
         v.reverse();
         v
     };
-    let mut got: Vec<u64> = Vec::new();
-    for skip in (0..).step_by(3) {
-        let (page, _) = rest
-            .get(&format!(
-                "_apis/git/repositories/{repo}/pushes?$top=3&$skip={skip}"
-            ))
-            .await;
-        let ids: Vec<u64> = page["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["pushId"].as_u64().unwrap())
-            .collect();
-        got.extend(&ids);
-        if ids.len() < 3 {
-            break;
-        }
-    }
+    let got = rest
+        .ids_paged(
+            &format!("_apis/git/repositories/{repo}/pushes?"),
+            3,
+            "pushId",
+        )
+        .await;
     assert_eq!(
         got, expected,
         "every push of the repository once, newest first"
@@ -272,24 +261,13 @@ async fn pushes_pull_requests_and_changesets_page_with_top_skip_and_filter_exact
         .filter(|p| p["repository"]["project"]["id"] == project.as_str())
         .collect();
     assert!(created.len() > 5);
-    let mut all: Vec<u64> = Vec::new();
-    for skip in (0..).step_by(4) {
-        let (page, _) = rest
-            .get(&format!(
-                "{project}/_apis/git/pullrequests?searchCriteria.status=all&$top=4&$skip={skip}"
-            ))
-            .await;
-        let ids: Vec<u64> = page["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["pullRequestId"].as_u64().unwrap())
-            .collect();
-        all.extend(&ids);
-        if ids.len() < 4 {
-            break;
-        }
-    }
+    let all = rest
+        .ids_paged(
+            &format!("{project}/_apis/git/pullrequests?searchCriteria.status=all"),
+            4,
+            "pullRequestId",
+        )
+        .await;
     let all_set: BTreeSet<u64> = all.iter().copied().collect();
     assert_eq!(all.len(), all_set.len());
     assert_eq!(
@@ -352,20 +330,13 @@ async fn pushes_pull_requests_and_changesets_page_with_top_skip_and_filter_exact
         .collect();
     let from_id = ids[ids.len() / 2];
     let want: Vec<u64> = ids.iter().copied().filter(|i| *i >= from_id).collect();
-    let mut got: Vec<u64> = Vec::new();
-    for skip in (0..).step_by(2) {
-        let (page, _) = rest.get(&format!("_apis/tfvc/changesets?searchCriteria.fromId={from_id}&$orderby=id%20asc&$top=2&$skip={skip}")).await;
-        let page: Vec<u64> = page["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["changesetId"].as_u64().unwrap())
-            .collect();
-        got.extend(&page);
-        if page.len() < 2 {
-            break;
-        }
-    }
+    let got = rest
+        .ids_paged(
+            &format!("_apis/tfvc/changesets?searchCriteria.fromId={from_id}&$orderby=id%20asc"),
+            2,
+            "changesetId",
+        )
+        .await;
     assert_eq!(got, want);
     sim.shutdown().await;
 }

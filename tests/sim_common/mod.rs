@@ -134,6 +134,29 @@ pub struct Rest {
 }
 
 impl Rest {
+    /// Pages `path` by `$top={top}&$skip=…` until a short page, and returns the `key` of every
+    /// listed object, in order.
+    pub async fn ids_paged(&self, path: &str, top: usize, key: &str) -> Vec<u64> {
+        let join = if path.contains('?') { '&' } else { '?' };
+        let mut all = Vec::new();
+        for skip in (0..).step_by(top) {
+            let (page, _) = self
+                .get(&format!("{path}{join}$top={top}&$skip={skip}"))
+                .await;
+            let ids: Vec<u64> = page["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o[key].as_u64().unwrap())
+                .collect();
+            all.extend(&ids);
+            if ids.len() < top {
+                return all;
+            }
+        }
+        all
+    }
+
     pub fn new(base: &str, pat: &str) -> Self {
         Self {
             base: base.to_string(),
