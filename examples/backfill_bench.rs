@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use ado_ingest::config::{OrganizationConfig, ReconcileConfig, Stream};
 use ado_ingest::reconcile::{BackfillSpec, JobProgress, Reconciler};
-use ado_ingest::sim::{self, ActivityMix, ActivitySpec, SimConfig};
 use ado_ingest::store::{Store, sqlite::SqliteStore};
+use ado_sim::{self as sim, ActivityMix, ActivitySpec, SimConfig};
 use anyhow::{Context, bail};
 use chrono::{TimeZone, Utc};
 use clap::Parser;

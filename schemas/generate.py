@@ -4,12 +4,17 @@ schemas/<type>.schema.json (one per normalized type, each describing the WHOLE C
 envelope attributes + `data`) and schemas/asyncapi.yaml.
 
 Each schema is self-contained (no cross-file $ref) so any consumer's validator can use it alone.
-Run `python3 schemas/generate.py` after changing a normalizer's `data`; `cargo test --test schemas`
-checks every fixture's normalized message against these files.
+The list of types comes from schemas/catalog.json, which the Rust test suite writes from the one
+event catalog (crates/ado-events); this file fails when its per-type definitions and the catalog
+disagree. Run `python3 schemas/generate.py` after changing a normalizer's `data`;
+`python3 schemas/generate.py --check` exits 1 when a committed file differs from what it generates
+(the test suite runs it), and `cargo test contract` checks every fixture's normalized message
+against these files.
 """
 
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -574,16 +579,54 @@ def asyncapi():
     return "\n".join(lines) + "\n"
 
 
-def write(name, content):
-    with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
-        f.write(content)
+def catalog_types():
+    """The normalized types of schemas/catalog.json in catalog order, then the passthrough type."""
+    with open(os.path.join(HERE, "catalog.json"), encoding="utf-8") as f:
+        catalog = json.load(f)
+    types = []
+    for kind in catalog:
+        if kind["normalizedType"] not in types:
+            types.append(kind["normalizedType"])
+    return types + ["ado.passthrough"]
+
+
+def ordered_types():
+    """TYPES in catalog order; fails when the definitions here and the catalog name other types."""
+    wanted = catalog_types()
+    missing = [t for t in wanted if t not in TYPES]
+    extra = [t for t in TYPES if t not in wanted]
+    if missing or extra:
+        sys.exit(f"generate.py and schemas/catalog.json disagree: no definition for {missing}, not in the catalog: {extra}")
+    return {t: TYPES[t] for t in wanted}
+
+
+def outputs():
+    files = {"envelope.schema.json": json.dumps(envelope_schema(), indent=2, ensure_ascii=False) + "\n"}
+    for name, (desc, data, seq) in TYPES.items():
+        files[f"{name}.schema.json"] = json.dumps(type_schema(name, desc, data, seq), indent=2, ensure_ascii=False) + "\n"
+    files["asyncapi.yaml"] = asyncapi()
+    return files
 
 
 def main():
-    write("envelope.schema.json", json.dumps(envelope_schema(), indent=2, ensure_ascii=False) + "\n")
-    for name, (desc, data, seq) in TYPES.items():
-        write(f"{name}.schema.json", json.dumps(type_schema(name, desc, data, seq), indent=2, ensure_ascii=False) + "\n")
-    write("asyncapi.yaml", asyncapi())
+    global TYPES
+    TYPES = ordered_types()
+    check = "--check" in sys.argv[1:]
+    stale = []
+    for name, content in outputs().items():
+        path = os.path.join(HERE, name)
+        if check:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    if f.read() != content:
+                        stale.append(name)
+            except FileNotFoundError:
+                stale.append(name)
+        else:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(content)
+    if stale:
+        sys.exit(f"stale generated files (run python3 schemas/generate.py): {stale}")
 
 
 if __name__ == "__main__":

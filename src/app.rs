@@ -1,4 +1,6 @@
-//! Wires the service together: store, publisher, retention, HTTP server and graceful shutdown.
+//! Wires the service together in two phases — [`App::build`] (configuration, store, reconcilers)
+//! then [`App::run`] (publisher, retention, reconcile loops, backfill jobs, HTTP server, graceful
+//! shutdown).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,104 +18,146 @@ use crate::reconcile::{Reconciler, Reconcilers};
 use crate::store::{self, Store};
 use crate::telemetry;
 
-/// Runs `serve` on an already bound listener until `shutdown` is cancelled: stop accepting, finish
-/// in-flight requests (their events are committed before they answer), then let the publisher drain
-/// the outbox for up to `shutdown_grace`. What is not drained stays in the store for the next start.
+/// A service that is set up but not yet running: the configuration is validated, the store is
+/// open and the reconcilers exist, so callers (the binary, embedders, tests) can read the address,
+/// the store and the reconcilers before anything is served.
+pub struct App {
+    config: Arc<Config>,
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    health: Arc<Health>,
+    reconcilers: Reconcilers,
+}
+
+impl App {
+    /// Phase one: validate the configuration, open the store, build one reconciler per
+    /// organization (their REST clients are built here, so a bad URL or credential fails start-up).
+    pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        config.validate_for_serve()?;
+        telemetry::describe_metrics();
+        let config = Arc::new(config);
+        let store = store::open(&config.store, config.outbox_max)
+            .await
+            .with_context(|| format!("cannot open the store at {}", config.store))?;
+        let reconcilers = build_reconcilers(&config, &store)?;
+        Ok(Self {
+            config,
+            listener,
+            store,
+            health: Arc::new(Health::new()),
+            reconcilers,
+        })
+    }
+
+    /// The address the HTTP server listens on (a port-0 listener's real port).
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The organizations' reconcilers, the same ones the periodic loops will run.
+    pub fn reconcilers(&self) -> &Reconcilers {
+        &self.reconcilers
+    }
+
+    /// The opened store (shared with the HTTP handlers and the publisher).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Phase two: serve until `shutdown` is cancelled, then stop accepting, finish in-flight
+    /// requests (their events are committed before they answer), and let the publisher drain the
+    /// outbox for up to `shutdown_grace`. What is not drained stays in the store for the next start.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            config,
+            listener,
+            store,
+            health,
+            reconcilers,
+        } = self;
+        let publisher_stop = CancellationToken::new();
+        let publisher = tokio::spawn(publish::run(
+            PublisherSettings::from(config.as_ref()),
+            store.clone(),
+            health.clone(),
+            publisher_stop.clone(),
+            config.shutdown_grace,
+        ));
+        let retention = tokio::spawn(purge_seen_ids(
+            store.clone(),
+            config.seen_retention,
+            shutdown.clone(),
+        ));
+
+        let reconcile_stop = CancellationToken::new();
+        let reconciler_tasks: Vec<_> = reconcilers
+            .iter()
+            .map(|r| tokio::spawn(r.clone().run(reconcile_stop.clone())))
+            .collect();
+
+        // Backfill jobs: unfinished ones from a previous run resume from their cursors.
+        let jobs_stop = CancellationToken::new();
+        let jobs = JobRunner::start(
+            store.clone(),
+            config.organizations.clone(),
+            Arc::new(reconcilers.clone()),
+            RunnerSettings::default(),
+            jobs_stop.clone(),
+        )
+        .await
+        .context("cannot load the backfill jobs")?;
+
+        let state = AppState {
+            config: config.clone(),
+            store,
+            health,
+            metrics: telemetry::metrics_handle(),
+            auth: HookAuthenticator::new(&config.hook_credentials, config.allow_anonymous_hooks),
+            admin: AdminState::new(&config.admin_token, jobs.clone(), reconcilers),
+        };
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, exchange = %config.exchange, store = %config.store, "ado-ingest serving");
+        let served = axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
+        tracing::info!("HTTP server stopped; stopping the reconcilers and draining the outbox");
+        // Reconcilers stop at the next page boundary; what they inserted is durable already.
+        reconcile_stop.cancel();
+        // Running backfills persist their cursors and stay queued for the next start.
+        jobs_stop.cancel();
+        jobs.stopped().await;
+        for task in reconciler_tasks {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "reconciler task failed");
+            }
+        }
+        publisher_stop.cancel();
+        if let Err(e) = publisher.await {
+            tracing::error!(error = %e, "publisher task failed");
+        }
+        retention.abort();
+        served.context("HTTP server failed")?;
+        tracing::info!("ado-ingest stopped");
+        Ok(())
+    }
+}
+
+/// Builds and runs `serve` on an already bound listener until `shutdown` is cancelled.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    run_with(config, listener, shutdown, |_| {}).await
-}
-
-/// [`run`], handing the organizations' reconcilers (the ones the periodic loops run) to `started`
-/// once they exist, before the server accepts requests: embedders and tests use them for
-/// [`Reconciler::run_once`], backfills and status.
-pub async fn run_with(
-    config: Config,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-    started: impl FnOnce(&Reconcilers) + Send,
-) -> anyhow::Result<()> {
-    config.validate_for_serve()?;
-    let config = Arc::new(config);
-    let store = store::open(&config.store, config.outbox_max)
-        .await
-        .with_context(|| format!("cannot open the store at {}", config.store))?;
-    let health = Arc::new(Health::new());
-
-    let publisher_stop = CancellationToken::new();
-    let publisher = tokio::spawn(publish::run(
-        PublisherSettings::from(config.as_ref()),
-        store.clone(),
-        health.clone(),
-        publisher_stop.clone(),
-        config.shutdown_grace,
-    ));
-    let retention = tokio::spawn(purge_seen_ids(
-        store.clone(),
-        config.seen_retention,
-        shutdown.clone(),
-    ));
-
-    let reconcile_stop = CancellationToken::new();
-    let reconcilers = start_reconcilers(&config, &store)?;
-    started(&reconcilers);
-    let reconciler_tasks: Vec<_> = reconcilers
-        .iter()
-        .map(|r| tokio::spawn(r.clone().run(reconcile_stop.clone())))
-        .collect();
-
-    // Backfill jobs: unfinished ones from a previous run resume from their cursors.
-    let jobs_stop = CancellationToken::new();
-    let jobs = JobRunner::start(
-        store.clone(),
-        config.organizations.clone(),
-        Arc::new(reconcilers.clone()),
-        RunnerSettings::default(),
-        jobs_stop.clone(),
-    )
-    .await
-    .context("cannot load the backfill jobs")?;
-
-    let state = AppState {
-        config: config.clone(),
-        store,
-        health,
-        metrics: telemetry::metrics_handle(),
-        auth: HookAuthenticator::new(&config.hook_credentials, config.allow_anonymous_hooks),
-        admin: AdminState::new(&config.admin_token, jobs.clone(), reconcilers),
-    };
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, exchange = %config.exchange, store = %config.store, "ado-ingest serving");
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
-    tracing::info!("HTTP server stopped; stopping the reconcilers and draining the outbox");
-    // Reconcilers stop at the next page boundary; what they inserted is durable already.
-    reconcile_stop.cancel();
-    // Running backfills persist their cursors and stay queued for the next start.
-    jobs_stop.cancel();
-    jobs.stopped().await;
-    for task in reconciler_tasks {
-        if let Err(e) = task.await {
-            tracing::error!(error = %e, "reconciler task failed");
-        }
-    }
-    publisher_stop.cancel();
-    if let Err(e) = publisher.await {
-        tracing::error!(error = %e, "publisher task failed");
-    }
-    retention.abort();
-    served.context("HTTP server failed")?;
-    tracing::info!("ado-ingest stopped");
-    Ok(())
+    App::build(config, listener).await?.run(shutdown).await
 }
 
 /// One reconciler per configured organization (their REST clients are built here, so a bad URL or
 /// credential setting fails start-up instead of every pass).
-fn start_reconcilers(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<Reconcilers> {
+fn build_reconcilers(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<Reconcilers> {
     let list = config
         .organizations
         .iter()

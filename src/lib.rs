@@ -1,6 +1,7 @@
 //! ado-ingest: Azure DevOps service hooks and REST backfill → a deduplicated CloudEvents stream on
 //! RabbitMQ. Receiving (`http`), normalizing (`normalize`), storing (`store`), publishing (`publish`),
-//! reconciling and simulating each live in their own module.
+//! and reconciling each live in their own module;
+//! the simulated Azure DevOps is the `ado-sim` crate and the event catalog the `ado-events` crate.
 
 pub mod ado;
 pub mod app;
@@ -13,6 +14,5 @@ pub mod jobs;
 pub mod normalize;
 pub mod publish;
 pub mod reconcile;
-pub mod sim;
 pub mod store;
 pub mod telemetry;

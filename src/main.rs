@@ -39,7 +39,7 @@ enum Command {
     /// reached RabbitMQ exactly once.
     Demo(ado_ingest::demo::DemoArgs),
     /// Run a simulated Azure DevOps organization (REST API + service hooks) on a port.
-    Sim(ado_ingest::sim::cli::SimArgs),
+    Sim(ado_sim::cli::SimArgs),
     /// Backfill an organization's changes since a time, in-process or through a server (`--server`).
     Backfill(ado_ingest::cli::backfill::BackfillArgs),
     /// Manage the Azure DevOps web-hook subscriptions that post to this service.
@@ -87,7 +87,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sim(args) => {
             ado_ingest::telemetry::init_tracing(ado_ingest::config::LogFormat::Text);
-            ado_ingest::sim::cli::run_sim(args).await?;
+            ado_sim::cli::run_sim(args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {

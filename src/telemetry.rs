@@ -46,3 +46,169 @@ pub fn metrics_handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// One metric ado-ingest records: its name, kind, unit and what it counts. The README's metrics
+/// table lists the same names (a test compares both with the names recorded in `src/`).
+pub struct MetricInfo {
+    pub name: &'static str,
+    pub kind: MetricKind,
+    pub unit: metrics::Unit,
+    pub help: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+const fn metric(
+    name: &'static str,
+    kind: MetricKind,
+    unit: metrics::Unit,
+    help: &'static str,
+) -> MetricInfo {
+    MetricInfo {
+        name,
+        kind,
+        unit,
+        help,
+    }
+}
+
+use MetricKind::{Counter, Gauge, Histogram};
+use metrics::Unit;
+
+/// Every metric of the service, described to the recorder at start-up (`# HELP` lines).
+pub const METRICS: &[MetricInfo] = &[
+    metric(
+        "ado_ingest_hooks_total",
+        Counter,
+        Unit::Count,
+        "Hook requests by Azure DevOps event type and outcome.",
+    ),
+    metric(
+        "ado_ingest_duplicates_total",
+        Counter,
+        Unit::Count,
+        "Changes already stored, by origin (hook, backfill, replay): suppressed, not published again.",
+    ),
+    metric(
+        "ado_ingest_outbox_full_total",
+        Counter,
+        Unit::Count,
+        "Hooks refused with 503 because the outbox reached outbox_max.",
+    ),
+    metric(
+        "ado_ingest_outbox_depth",
+        Gauge,
+        Unit::Count,
+        "Events stored but not yet confirmed by the broker.",
+    ),
+    metric(
+        "ado_ingest_http_request_duration_seconds",
+        Histogram,
+        Unit::Seconds,
+        "HTTP request latency by matched route and status.",
+    ),
+    metric(
+        "ado_ingest_handler_panics_total",
+        Counter,
+        Unit::Count,
+        "Handler panics answered 503 instead of 500.",
+    ),
+    metric(
+        "ado_ingest_admin_auth_failures_total",
+        Counter,
+        Unit::Count,
+        "Admin API requests with a missing or wrong bearer token.",
+    ),
+    metric(
+        "ado_ingest_store_commits_total",
+        Counter,
+        Unit::Count,
+        "Group commits of the store writer (one fsync each).",
+    ),
+    metric(
+        "ado_ingest_publish_confirms_total",
+        Counter,
+        Unit::Count,
+        "Publisher confirms by outcome.",
+    ),
+    metric(
+        "ado_ingest_publish_latency_seconds",
+        Histogram,
+        Unit::Seconds,
+        "Time from sending a batch to its broker confirms.",
+    ),
+    metric(
+        "ado_ingest_publish_recovered_total",
+        Counter,
+        Unit::Count,
+        "Unconfirmed sends found in the publish ledger after a restart or reconnect, settled without republishing.",
+    ),
+    metric(
+        "ado_ingest_publish_ledger_fallbacks_total",
+        Counter,
+        Unit::Count,
+        "Recoveries that could not read the ledger and republished instead (at-least-once).",
+    ),
+    metric(
+        "ado_ingest_broker_reconnects_total",
+        Counter,
+        Unit::Count,
+        "Broker connections re-established by the publisher.",
+    ),
+    metric(
+        "ado_ingest_reconcile_events_total",
+        Counter,
+        Unit::Count,
+        "Events the reconciler found, by organization, stream, type and outcome.",
+    ),
+    metric(
+        "ado_ingest_reconcile_last_run_timestamp_seconds",
+        Gauge,
+        Unit::Seconds,
+        "Unix time a stream's last reconcile pass finished, by organization and stream.",
+    ),
+    metric(
+        "ado_ingest_rest_requests_total",
+        Counter,
+        Unit::Count,
+        "Azure DevOps REST requests by organization and status.",
+    ),
+    metric(
+        "ado_ingest_rest_throttled_seconds_total",
+        Counter,
+        Unit::Seconds,
+        "Seconds the REST client waited for Azure DevOps rate limits, by organization.",
+    ),
+    metric(
+        "ado_ingest_subscriptions_reenabled_total",
+        Counter,
+        Unit::Count,
+        "Web-hook subscriptions to this service switched back on after probation or a system disable.",
+    ),
+    metric(
+        "ado_ingest_backfill_jobs_total",
+        Counter,
+        Unit::Count,
+        "Backfill jobs by the state they reached.",
+    ),
+];
+
+/// Describes every metric in [`METRICS`] to the installed recorder (idempotent).
+pub fn describe_metrics() {
+    let _ = metrics_handle();
+    static DESCRIBED: OnceLock<()> = OnceLock::new();
+    DESCRIBED.get_or_init(|| {
+        for m in METRICS {
+            match m.kind {
+                Counter => metrics::describe_counter!(m.name, m.unit, m.help),
+                Gauge => metrics::describe_gauge!(m.name, m.unit, m.help),
+                Histogram => metrics::describe_histogram!(m.name, m.unit, m.help),
+            }
+        }
+    });
+}

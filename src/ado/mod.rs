@@ -6,7 +6,7 @@ mod attempt;
 mod client;
 mod credential;
 mod error;
-pub mod events;
+pub use ado_events as events;
 mod options;
 mod throttle;
 mod version;

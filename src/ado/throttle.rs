@@ -1,5 +1,6 @@
 //! Per-organization rate-limit manners: a shared "not before" instant set from `Retry-After` and the
-//! `X-RateLimit-*` headers (reference §7), jittered backoff, and the call/retry/throttle counters.
+//! `X-RateLimit-*` headers (docs/contract.md#rate-limits), jittered backoff, and the
+//! call/retry/throttle counters.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};

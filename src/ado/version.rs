@@ -1,4 +1,5 @@
-//! REST api-version negotiation (reference §9.2): `connectionData` validates the credentials and gives
+//! REST api-version negotiation (docs/contract.md#api-versions): `connectionData` validates the
+//! credentials and gives
 //! the collection id, then versions are probed from 7.1 down until the server stops answering
 //! "out of range". The result decides which query features (e.g. PR time ranges) are available.
 

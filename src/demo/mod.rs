@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, OrganizationConfig};
 use crate::normalize::{NormalizeOptions, normalize_hook, parse_envelope};
-use crate::sim::{self, ActivitySpec, FaultRates, SimConfig};
+use ado_sim::{self as sim, ActivitySpec, FaultRates, SimConfig};
 
 pub use report::{DemoReport, TypeRow};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::tap::Seen;
 use crate::normalize::normalized_type;
-use crate::sim::{DeliveryStats, TruthEntry};
+use ado_sim::{DeliveryStats, TruthEntry};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TypeRow {

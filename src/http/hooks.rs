@@ -1,5 +1,6 @@
 //! `POST /hooks[/{org}]`: authenticate, bound and read the body, parse, normalize, store — and answer
-//! only once the event is durable. Status codes follow Azure DevOps' retry rules (SPEC §4).
+//! only once the event is durable. Status codes follow Azure DevOps' retry rules
+//! (docs/contract.md#delivery-rules).
 
 use axum::Json;
 use axum::body::Body;

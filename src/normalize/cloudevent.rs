@@ -15,7 +15,8 @@ use super::time::format_time;
 pub struct EventDraft {
     /// Normalized type, e.g. `git.push`.
     pub event_type: &'static str,
-    /// Identity of the change after collection and type (SPEC §2), e.g. `[repo_id, push_id]`.
+    /// Identity of the change after collection and type (docs/contract.md#identities), e.g.
+    /// `[repo_id, push_id]`.
     pub identity: Vec<String>,
     /// CloudEvents `subject`, e.g. `repositories/{id}/pushes/7`.
     pub subject: String,

@@ -7,7 +7,7 @@ use super::cloudevent::EventDraft;
 use super::envelope::HookEnvelope;
 use super::time::parse_time_or_now;
 
-pub const TYPE: &str = "ado.passthrough";
+pub const TYPE: &str = ado_events::PASSTHROUGH;
 
 /// Identity: collection + the Azure DevOps event type and event id. The type is included because
 /// the subscription wizard's canned "Test" payloads reuse one event id across event types (the PR

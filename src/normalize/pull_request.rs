@@ -46,7 +46,7 @@ fn reviewer_key(r: &Value) -> (String, String) {
     (s("id"), s("uniqueName") + &s("name"))
 }
 
-/// The state fingerprint of an `updated` event (SPEC §2).
+/// The state fingerprint of an `updated` event (docs/contract.md#identities).
 pub fn fingerprint(pr: &Value) -> String {
     let votes: Vec<String> = reviewers(pr)
         .iter()

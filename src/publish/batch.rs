@@ -10,7 +10,7 @@ use lapin::{BasicProperties, Channel, Confirmation};
 
 use crate::store::PendingMessage;
 
-/// `content-type` of every message: CloudEvents structured mode (SPEC §3).
+/// `content-type` of every message: CloudEvents structured mode (docs/contract.md#output-contract).
 pub const CONTENT_TYPE: &str = "application/cloudevents+json";
 /// `app_id` of every message.
 pub const APP_ID: &str = "ado-ingest";
@@ -22,7 +22,7 @@ const MAX_SHORT_STRING: usize = 255;
 
 /// What became of a batch.
 #[derive(Debug, Default)]
-pub(crate) struct BatchOutcome {
+pub struct BatchOutcome {
     /// Rows the broker acked without returning them: delete from the outbox.
     pub acked: Vec<i64>,
     /// Rows the broker refused (nack, return), with their attempts so far (for the backoff).
@@ -52,7 +52,7 @@ impl BatchOutcome {
 
 /// Publishes `rows` to `exchange` with `mandatory = true` (tagged with `send_id`, if given) and
 /// waits for their confirms until `confirm_deadline`.
-pub(crate) async fn publish_batch(
+pub async fn publish_batch(
     channel: &Channel,
     exchange: &ShortString,
     rows: Vec<PendingMessage>,
@@ -129,7 +129,8 @@ pub(crate) async fn publish_batch(
     outcome
 }
 
-/// Persistent CloudEvents message properties (SPEC §3), plus the send id header with the ledger.
+/// Persistent CloudEvents message properties (docs/contract.md#output-contract), plus the send id
+/// header with the ledger.
 fn properties(row: &PendingMessage, send_id: Option<i64>) -> BasicProperties {
     let properties = BasicProperties::default()
         .with_delivery_mode(2)

@@ -32,7 +32,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What reading the ledger found.
 #[derive(Debug, Default)]
-pub(crate) struct Scan {
+pub struct Scan {
     /// Seqs of the in-flight rows whose send is in the ledger: the broker routed them.
     pub routed: Vec<i64>,
     /// Ledger entries read.
@@ -43,7 +43,7 @@ pub(crate) struct Scan {
 }
 
 /// Looks up the sends of `rows` in the ledger stream `queue`, giving up at `deadline`.
-pub(crate) async fn scan(
+pub async fn scan(
     link: &Link,
     queue: &ShortString,
     rows: &[InFlightMessage],

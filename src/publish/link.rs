@@ -10,7 +10,7 @@ use super::{PublishError, PublisherSettings, declare_ledger, declare_topology};
 /// How long a clean close may take before the session is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(crate) struct Link {
+pub struct Link {
     connection: Connection,
     pub channel: Channel,
 }

@@ -5,12 +5,10 @@
 //! retried with backoff, and the connection is re-established automatically.
 
 mod backoff;
-mod batch;
-mod ledger;
-mod link;
+pub mod batch;
+pub mod ledger;
+pub mod link;
 mod recovery;
-#[cfg(test)]
-mod tests;
 mod topology;
 
 use std::collections::BTreeMap;
@@ -20,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use lapin::types::ShortString;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use backoff::redact_url;
 pub use batch::{APP_ID, CONTENT_TYPE, SEND_ID_HEADER};
@@ -198,7 +197,9 @@ impl Publisher {
             sessions += 1;
             tracing::info!(broker = %self.target, exchange = %self.settings.exchange, "connected to the broker, publishing with confirms");
             self.health.set_broker_connected();
-            match self.serve(&link).await {
+            let span =
+                tracing::info_span!("publisher_session", session = sessions, broker = %self.target);
+            match self.serve(&link).instrument(span).await {
                 Ok(()) => {
                     link.close().await;
                     tracing::info!("publisher drained and disconnected");

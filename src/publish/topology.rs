@@ -1,6 +1,7 @@
 //! The broker-side objects ado-ingest owns, declared on every (re)connect so a fresh or wiped broker
 //! is usable at once: the topic exchange events go to, and an alternate exchange with a quorum queue
-//! catching every event no consumer binding matches, so nothing is silently dropped (SPEC §3); with
+//! catching every event no consumer binding matches, so nothing is silently dropped
+//! (docs/contract.md#output-contract); with
 //! the ledger, the fanout exchange the publisher sends to, feeding both that topic exchange and the
 //! ledger stream in one routing decision.
 

@@ -54,6 +54,7 @@ pub mod subscriptions;
 mod walk;
 
 use std::sync::Arc;
+use tracing::Instrument;
 
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
@@ -243,7 +244,9 @@ impl Reconciler {
     /// original events of notifications Azure DevOps marked failed since the last look.
     pub async fn replay_failed(&self) -> Result<StreamProgress, ReconcileError> {
         let _one_at_a_time = self.inner.pass_lock.lock().await;
-        pass::replay_only(&self.inner).await
+        let span =
+            tracing::info_span!("reconcile_pass", org = %self.inner.org.name(), mode = "replay");
+        pass::replay_only(&self.inner).instrument(span).await
     }
 
     /// A manual backfill of `spec` (its `organization` must be this one): walks the requested
@@ -272,7 +275,15 @@ impl Reconciler {
                 self.inner.org.url
             )));
         }
-        pass::backfill(&self.inner, spec, progress, resume, cancel).await
+        let span = tracing::info_span!(
+            "reconcile_pass",
+            org = %self.inner.org.name(),
+            mode = "backfill",
+            since = %spec.since
+        );
+        pass::backfill(&self.inner, spec, progress, resume, cancel)
+            .instrument(span)
+            .await
     }
 }
 

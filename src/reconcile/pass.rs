@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::ctx::Ctx;
 use super::spec::{BackfillSpec, JobProgress, StreamProgress};
@@ -30,7 +31,13 @@ fn unique(streams: &[Stream]) -> Vec<Stream> {
     out
 }
 
+/// One periodic pass over every stream of the organization, in a `reconcile_pass` span.
 pub(super) async fn periodic(inner: &Inner) -> Result<JobProgress, ReconcileError> {
+    let span = tracing::info_span!("reconcile_pass", org = %inner.org.name(), mode = "periodic");
+    periodic_pass(inner).instrument(span).await
+}
+
+async fn periodic_pass(inner: &Inner) -> Result<JobProgress, ReconcileError> {
     let started = Utc::now();
     inner.status.update(|s| {
         s.running = true;
@@ -83,7 +90,9 @@ pub(super) async fn periodic(inner: &Inner) -> Result<JobProgress, ReconcileErro
                     on_page: &mut on_page,
                     cancel: never,
                 };
-                streams::walk(stream, &mut w, &inner.wi_cache).await
+                streams::walk(stream, &mut w, &inner.wi_cache)
+                    .instrument(tracing::info_span!("walk", stream = stream.as_str()))
+                    .await
             };
             let failed = finish(inner, ctx, stream.as_str(), &mut p, result, started).await;
             (stream, p, failed)
@@ -101,7 +110,9 @@ pub(super) async fn periodic(inner: &Inner) -> Result<JobProgress, ReconcileErro
                 on_page: &mut on_page,
                 cancel: &never,
             };
-            replay::walk(&mut w).await
+            replay::walk(&mut w)
+                .instrument(tracing::info_span!("walk", stream = REPLAY))
+                .await
         };
         finish(inner, &ctx, REPLAY, &mut p, result, started).await
     };
@@ -244,7 +255,9 @@ where
                 on_page: &mut on_page,
                 cancel: &cancel,
             };
-            streams::walk(stream, &mut w, &inner.wi_cache).await
+            streams::walk(stream, &mut w, &inner.wi_cache)
+                .instrument(tracing::info_span!("walk", stream = stream.as_str()))
+                .await
         };
         match result {
             Ok(()) => p.done = true,
@@ -284,7 +297,9 @@ pub(super) async fn replay_only(inner: &Inner) -> Result<StreamProgress, Reconci
             on_page: &mut on_page,
             cancel: &never,
         };
-        replay::walk(&mut w).await
+        replay::walk(&mut w)
+            .instrument(tracing::info_span!("walk", stream = REPLAY))
+            .await
     };
     match finish(inner, &ctx, REPLAY, &mut p, result, started).await {
         Some(e) => Err(e),

@@ -1,13 +1,11 @@
-//! Integration tests: a real server on port 0 (or the real binary), the real RabbitMQ, the shared
-//! fixtures.
+//! ado-ingest's integration tests, one binary: a real server on port 0 (or the real binary), the
+//! real RabbitMQ, the simulated Azure DevOps and the shared fixtures. One module per area.
 
-mod bad_input;
-mod cli;
-mod dedup;
-mod expectations;
-mod fixtures_e2e;
-mod harness;
-mod lifecycle;
-mod outage;
-mod process;
-mod proxy;
+mod admin;
+mod ado_client;
+mod contract;
+mod demo;
+mod publish;
+mod receive;
+mod reconcile;
+mod support;

@@ -4,7 +4,7 @@
 //! closed between two looks are found by id (`status=all`, newest first, down to the highest id
 //! seen). Comments come from each active (or just closed) PR's threads.
 //!
-//! What REST can and cannot reproduce (the hook identities are SPEC §2's):
+//! What REST can and cannot reproduce (the hook identities are those of docs/contract.md#identities):
 //! * `created` — always (identity = PR id); its data is the PR as first seen, which differs from
 //!   the hook's when the PR changed before the reconciler saw it.
 //! * `updated` — the closing state (completed/abandoned) always; an active PR's new state when only

@@ -1,0 +1,7 @@
+//! The admin API and backfill jobs: routes, the `backfill` command, the job runner, and a backfill
+//! against the simulator end to end.
+
+mod api;
+mod cli;
+mod jobs;
+mod sim;

@@ -1,0 +1,7 @@
+//! What the integration tests share: the test kit (names, broker, proxy, server, tap, fixtures,
+//! eventually) and the helpers of the reconciler and admin tests.
+
+pub mod admin;
+pub mod reconcile;
+
+pub use ado_testkit::*;
