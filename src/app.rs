@@ -36,7 +36,7 @@ impl App {
         config.validate_for_serve()?;
         telemetry::describe_metrics();
         let config = Arc::new(config);
-        let store = store::open(&config.store, config.outbox_max)
+        let store = store::open_with(&config.store_options())
             .await
             .with_context(|| format!("cannot open the store at {}", config.store))?;
         let reconcilers = build_reconcilers(&config, &store)?;

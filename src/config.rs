@@ -25,12 +25,18 @@ pub const ENV_PREFIX: &str = "ADO_INGEST_";
 pub struct Config {
     /// Address the HTTP server binds.
     pub listen: String,
-    /// AMQP 0-9-1 URL of the broker (may carry a password: redacted when printed).
+    /// AMQP 0-9-1 URL of the broker (may carry a password: redacted when printed). Several URLs
+    /// (the nodes of a RabbitMQ cluster), comma-separated or as a TOML array, are tried in turn.
+    #[serde(deserialize_with = "deserialize_url_list")]
     pub amqp_url: Secret,
     /// Durable topic exchange events are published to.
     pub exchange: String,
-    /// Store location: an SQLite file path (or `sqlite://path`).
+    /// Store location: an SQLite file path (or `sqlite://path`), or `postgres://user@host/db` for a
+    /// PostgreSQL database that several replicas share.
     pub store: String,
+    /// This replica's name (outbox claims, ownership in `/admin/status`); empty: `hostname-pid`.
+    pub replica_id: String,
+    pub postgres: PostgresConfig,
     /// Accepted Basic credentials for `POST /hooks`, `user:password` each; several for rotation.
     #[serde(deserialize_with = "deserialize_credentials")]
     pub hook_credentials: Vec<HookCredential>,
@@ -58,6 +64,31 @@ pub struct Config {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub organizations: Vec<OrganizationConfig>,
     pub reconcile: ReconcileConfig,
+}
+
+/// Settings of the PostgreSQL store (unused with SQLite).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// Connections each replica keeps in its pool.
+    pub pool_size: usize,
+    /// `statement_timeout` of every connection: a statement running longer fails (zero: none).
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+    /// How long a replica's outbox claims outlive it once it stops renewing them (it died): then
+    /// another replica's publisher takes them over.
+    #[serde(with = "humantime_serde")]
+    pub claim_lease: Duration,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            statement_timeout: Duration::from_secs(30),
+            claim_lease: Duration::from_secs(15),
+        }
+    }
 }
 
 /// Publisher settings.
@@ -91,6 +122,8 @@ impl Default for Config {
             amqp_url: Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f"),
             exchange: "ado.events".into(),
             store: "./data/ado-ingest.sqlite".into(),
+            replica_id: String::new(),
+            postgres: PostgresConfig::default(),
             hook_credentials: Vec::new(),
             allow_anonymous_hooks: false,
             accept_test_notifications: false,
@@ -220,6 +253,25 @@ impl HookCredential {
     }
 }
 
+/// Accepts `"amqp://a,amqp://b"` or `["amqp://a", "amqp://b"]` (each may be `env:`/`file:`).
+fn deserialize_url_list<'de, D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let parts = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    };
+    let resolved = parts
+        .iter()
+        .map(|p| resolve_secret(p.trim()).map_err(serde::de::Error::custom))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Secret(resolved.join(",")))
+}
+
 /// Accepts `"u:p,u2:p2"` or `["u:p", "u2:p2"]`.
 fn deserialize_credentials<'de, D: Deserializer<'de>>(
     d: D,
@@ -239,6 +291,15 @@ fn deserialize_credentials<'de, D: Deserializer<'de>>(
         .map(|p| p.trim())
         .filter(|p| !p.is_empty())
         .map(|p| HookCredential::parse(p).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// The URLs of a comma-separated list, trimmed, empty ones dropped.
+pub fn split_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
         .collect()
 }
 
@@ -277,6 +338,31 @@ impl Config {
         Ok(config)
     }
 
+    /// The broker URLs, in the order they are tried.
+    pub fn amqp_urls(&self) -> Vec<String> {
+        split_urls(self.amqp_url.expose())
+    }
+
+    /// This replica's name: `replica_id`, or `hostname-pid`.
+    pub fn replica_name(&self) -> String {
+        match self.replica_id.trim() {
+            "" => crate::store::default_replica_id(),
+            name => name.to_string(),
+        }
+    }
+
+    /// How to open the configured store.
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            location: self.store.clone(),
+            outbox_max: self.outbox_max,
+            replica_id: self.replica_name(),
+            pool_size: self.postgres.pool_size,
+            statement_timeout: self.postgres.statement_timeout,
+            claim_lease: self.postgres.claim_lease,
+        }
+    }
+
     /// Loads from the process environment.
     pub fn from_process_env(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env: BTreeMap<String, String> = std::env::vars().collect();
@@ -288,10 +374,20 @@ impl Config {
         self.listen.parse::<SocketAddr>().map_err(|_| {
             ConfigError::Invalid(format!("listen = {:?} is not host:port", self.listen))
         })?;
-        let url = self.amqp_url.expose();
-        if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
+        let urls = self.amqp_urls();
+        if urls.is_empty()
+            || urls
+                .iter()
+                .any(|url| !(url.starts_with("amqp://") || url.starts_with("amqps://")))
+        {
             return Err(ConfigError::Invalid(
-                "amqp_url must start with amqp:// or amqps://".into(),
+                "amqp_url must start with amqp:// or amqps:// (several URLs: separated by commas)"
+                    .into(),
+            ));
+        }
+        if crate::store::is_postgres_url(&self.store) && self.postgres.pool_size < 2 {
+            return Err(ConfigError::Invalid(
+                "postgres.pool_size must be at least 2".into(),
             ));
         }
         if self.exchange.trim().is_empty() {

@@ -18,8 +18,17 @@ use crate::config::OrganizationConfig;
 use crate::reconcile::BackfillSpec;
 use crate::store::{Store, StoreError};
 
-/// How the runner behaves.
 mod job;
+
+/// How often a replica looks for jobs another replica's death left unfinished.
+const ADOPT_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The store lock held by the replica running a backfill job.
+pub(crate) fn job_lock(id: &str) -> String {
+    format!("backfill:{id}")
+}
+
+/// How the runner behaves.
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -96,6 +105,9 @@ impl JobRunner {
         });
         if inner.settings.resume_unfinished {
             inner.requeue_unfinished().await?;
+        }
+        if inner.settings.resume_unfinished && inner.store.is_shared() {
+            inner.tasks.spawn(inner.clone().adopt_orphans());
         }
         inner.tasks.spawn(inner.clone().schedule());
         inner.tasks.close();
@@ -202,8 +214,20 @@ impl Inner {
     async fn requeue_unfinished(&self) -> Result<(), JobsError> {
         let _write = self.write.lock().await;
         for mut record in JobRecord::list(self.store.as_ref()).await? {
-            if record.state.is_final() {
+            if record.state.is_final() || self.lock().contains_key(&record.id) {
                 continue;
+            }
+            // On a shared store another replica may be running it: only its owner touches it.
+            if !self.store.try_own(&job_lock(&record.id)).await? {
+                continue;
+            }
+            // Re-read now that it is ours: its runner may have finished it meanwhile.
+            match JobRecord::load(self.store.as_ref(), &record.id).await? {
+                Some(fresh) if !fresh.state.is_final() => record = fresh,
+                _ => {
+                    self.store.release(&job_lock(&record.id)).await?;
+                    continue;
+                }
             }
             record.updated_at = Utc::now();
             if record.cancel_requested {
@@ -224,6 +248,25 @@ impl Inner {
             );
         }
         Ok(())
+    }
+
+    /// On a store shared by replicas: every few seconds, takes over the unfinished jobs whose
+    /// runner died (their lock is free), which then resume from their stored cursors.
+    async fn adopt_orphans(self: Arc<Self>) {
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(ADOPT_INTERVAL) => {}
+            }
+            let before = self.lock().len();
+            match self.requeue_unfinished().await {
+                Ok(()) if self.lock().len() > before => self.wake.notify_one(),
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot look for backfill jobs left by other replicas")
+                }
+            }
+        }
     }
 
     async fn schedule(self: Arc<Self>) {

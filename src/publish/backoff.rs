@@ -14,6 +14,13 @@ pub(crate) fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
 
 /// The AMQP URL with its password replaced by `***`, for logs and health reasons.
 pub fn redact_url(url: &str) -> String {
+    if url.contains(',') {
+        return crate::config::split_urls(url)
+            .iter()
+            .map(|u| redact_url(u))
+            .collect::<Vec<_>>()
+            .join(",");
+    }
     let Some((scheme, rest)) = url.split_once("://") else {
         return "[unparseable AMQP URL]".into();
     };
@@ -30,6 +37,11 @@ pub fn redact_url(url: &str) -> String {
 
 /// Removes the URL's password from a text (an error message), in case a library echoes it.
 pub(crate) fn scrub(text: &str, url: &str) -> String {
+    if url.contains(',') {
+        return crate::config::split_urls(url)
+            .iter()
+            .fold(text.to_string(), |text, u| scrub(&text, u));
+    }
     let password = url
         .split_once("://")
         .map(|(_, rest)| &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())])

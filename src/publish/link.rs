@@ -17,10 +17,10 @@ pub struct Link {
 
 impl Link {
     /// Connects, opens a channel in confirm mode and declares the topology; `Ok` means ready.
-    pub async fn open(settings: &PublisherSettings) -> Result<Link, PublishError> {
+    pub async fn open(settings: &PublisherSettings, url: &str) -> Result<Link, PublishError> {
         let properties =
             ConnectionProperties::default().with_connection_name("ado-ingest publisher".into());
-        let connection = Connection::connect(&settings.amqp_url, properties)
+        let connection = Connection::connect(url, properties)
             .await
             .map_err(PublishError::Connect)?;
         match Self::prepare(&connection, settings).await {

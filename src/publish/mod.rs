@@ -39,13 +39,17 @@ const RECONNECT_BASE: Duration = Duration::from_millis(200);
 const RETRY_BASE: Duration = Duration::from_secs(1);
 /// Longest idle wait: rows whose retry time comes are picked up at least this often.
 const IDLE_TICK: Duration = Duration::from_millis(500);
+/// How often, on a store shared by replicas, the publisher looks for sends another replica left
+/// unconfirmed when it died (its claims expire after `postgres.claim_lease`).
+const IN_FLIGHT_SWEEP: Duration = Duration::from_secs(5);
 /// Pause after the store failed to answer a claim.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
 /// What the publisher needs from the configuration.
 #[derive(Clone)]
 pub struct PublisherSettings {
-    /// AMQP URL (may carry a password: never logged, see [`redact_url`]).
+    /// AMQP URL (may carry a password: never logged, see [`redact_url`]); several, comma-separated,
+    /// are the nodes of a cluster, tried in turn.
     pub amqp_url: String,
     pub exchange: String,
     pub declare_default_queue: bool,
@@ -138,8 +142,11 @@ pub async fn run(
             return;
         }
     };
+    let urls = crate::config::split_urls(&settings.amqp_url);
     let publisher = Publisher {
-        target: redact_url(&settings.amqp_url),
+        target: redact_url(urls.first().map_or("", String::as_str)),
+        urls,
+        current: 0,
         settings,
         exchange,
         ledger_queue,
@@ -154,8 +161,11 @@ pub async fn run(
 
 struct Publisher {
     settings: PublisherSettings,
-    /// The broker URL without its password, for logs.
+    /// The broker URL in use without its password, for logs.
     target: String,
+    /// Every broker URL (cluster nodes), and the index of the one to try first.
+    urls: Vec<String>,
+    current: usize,
     /// Where events are published: `{exchange}.in` with the ledger, else the exchange itself.
     exchange: ShortString,
     ledger_queue: ShortString,
@@ -207,6 +217,8 @@ impl Publisher {
                 Err(reason) => {
                     let reason = backoff::scrub(&reason, &self.settings.amqp_url);
                     tracing::warn!(%reason, broker = %self.target, "lost the broker; reconnecting");
+                    // Another node of a cluster is tried first: this one may be the one that failed.
+                    self.current = (self.current + 1) % self.urls.len().max(1);
                     self.health
                         .set_broker_down(format!("broker {} lost: {reason}", self.target));
                     link.close().await;
@@ -217,13 +229,36 @@ impl Publisher {
         self.health.set_broker_down("the publisher has stopped");
     }
 
-    /// Opens a session, bounded by the confirm timeout and, while draining, by the deadline.
-    async fn connect(&self) -> Result<Link, PublishError> {
-        let limit = self.bounded(self.settings.confirm_timeout);
-        match tokio::time::timeout(limit, Link::open(&self.settings)).await {
-            Ok(result) => result,
-            Err(_) => Err(PublishError::ConnectTimeout(limit)),
+    /// Opens a session on the first broker URL that answers, starting with the current one; each
+    /// try is bounded by the confirm timeout and, while draining, by the deadline.
+    async fn connect(&mut self) -> Result<Link, PublishError> {
+        let mut last = None;
+        for step in 0..self.urls.len().max(1) {
+            let index = (self.current + step) % self.urls.len().max(1);
+            let Some(url) = self.urls.get(index).cloned() else {
+                break;
+            };
+            let limit = self.bounded(self.settings.confirm_timeout);
+            let result = match tokio::time::timeout(limit, Link::open(&self.settings, &url)).await {
+                Ok(result) => result,
+                Err(_) => Err(PublishError::ConnectTimeout(limit)),
+            };
+            self.target = redact_url(&url);
+            match result {
+                Ok(link) => {
+                    self.current = index;
+                    return Ok(link);
+                }
+                Err(error) => {
+                    if self.urls.len() > 1 {
+                        let detail = backoff::scrub(&error.to_string(), &url);
+                        tracing::warn!(broker = %self.target, %detail, "broker node unavailable; trying the next one");
+                    }
+                    last = Some(error);
+                }
+            }
         }
+        Err(last.unwrap_or(PublishError::ConnectTimeout(Duration::ZERO)))
     }
 
     /// Publishes batch after batch on one session. `Ok` once finished (shutdown drained),
@@ -231,12 +266,17 @@ impl Publisher {
     async fn serve(&mut self, link: &Link) -> Result<(), String> {
         self.resolve_in_flight(link).await?;
         let notify = self.store.outbox_notify();
+        let mut swept = Instant::now();
         loop {
             if self.finished().await {
                 return Ok(());
             }
             if let Some(reason) = link.broken() {
                 return Err(reason);
+            }
+            if self.store.is_shared() && swept.elapsed() >= IN_FLIGHT_SWEEP {
+                swept = Instant::now();
+                self.resolve_in_flight(link).await?;
             }
             let rows = match self.store.claim_pending(self.settings.batch_size).await {
                 Ok(rows) => rows,

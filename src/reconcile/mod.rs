@@ -68,6 +68,14 @@ pub use spec::{BackfillSpec, JobProgress, StreamProgress};
 pub use status::{OrgStatus, StreamStatus, SubscriptionsStatus};
 pub use walk::WATERMARK_NAMESPACE;
 
+/// State namespace recording which replica owns each organization's periodic passes.
+pub const OWNERS_NAMESPACE: &str = "owners";
+
+/// The store lock whose holder runs an organization's periodic passes.
+pub fn ownership_lock(org: &str) -> String {
+    format!("reconcile:{org}")
+}
+
 /// The name under which [`OrgStatus::streams`] reports the failed-delivery replay.
 pub const REPLAY: &str = "notifications";
 
@@ -204,13 +212,17 @@ impl Reconciler {
     /// at the next page boundary; its durable pages stay covered by the watermarks.
     pub async fn run(self, shutdown: CancellationToken) {
         let interval = self.inner.config.interval;
+        let mut owned = false;
         loop {
             let started = tokio::time::Instant::now();
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                result = self.run_once() => {
-                    if let Err(e) = result {
-                        tracing::warn!(org = %self.name(), error = %e, "reconcile pass failed; retrying next interval");
+            let owns = self.take_ownership(&mut owned).await;
+            if owns {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    result = self.run_once() => {
+                        if let Err(e) = result {
+                            tracing::warn!(org = %self.name(), error = %e, "reconcile pass failed; retrying next interval");
+                        }
                     }
                 }
             }
@@ -229,6 +241,47 @@ impl Reconciler {
             s.running = false;
         });
         tracing::info!(org = %self.name(), "reconciler stopped");
+    }
+
+    /// Whether this replica runs the organization's periodic passes: it holds, or has just taken,
+    /// the organization's lock in the store (always, on a store no other process shares). The
+    /// owner is recorded for `GET /admin/status`; a change of owner is logged once.
+    async fn take_ownership(&self, owned: &mut bool) -> bool {
+        let store = &self.inner.store;
+        let lock = ownership_lock(&self.name());
+        let me = store.replica_id().to_string();
+        let owns = match store.try_own(&lock).await {
+            Ok(owns) => owns,
+            Err(e) => {
+                tracing::warn!(org = %self.name(), error = %e, "cannot tell whether this replica owns the organization; skipping this pass");
+                false
+            }
+        };
+        if owns && !*owned {
+            if store.is_shared() {
+                tracing::info!(org = %self.name(), replica = %me, "this replica now runs the organization's reconciler");
+            }
+            if let Err(e) = store.put_state(OWNERS_NAMESPACE, &self.name(), &me).await {
+                tracing::warn!(org = %self.name(), error = %e, "cannot record the organization's owner");
+            }
+        } else if !owns && *owned {
+            tracing::warn!(org = %self.name(), replica = %me, "this replica no longer owns the organization's reconciler");
+        }
+        *owned = owns;
+        let owner = if owns {
+            Some(me)
+        } else {
+            store
+                .get_state(OWNERS_NAMESPACE, &self.name())
+                .await
+                .ok()
+                .flatten()
+        };
+        self.inner.status.update(|s| {
+            s.owner = owner;
+            s.owned_here = owns;
+        });
+        owns
     }
 
     /// One pass: every configured stream from its stored watermark (minus the overlap), then the

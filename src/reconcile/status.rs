@@ -19,6 +19,11 @@ pub struct OrgStatus {
     pub url: String,
     /// A periodic pass or a backfill is running right now.
     pub running: bool,
+    /// The replica that runs this organization's periodic passes (one among the replicas sharing
+    /// a PostgreSQL store), as last seen; absent before the first look.
+    pub owner: Option<String>,
+    /// Whether that replica is this one.
+    pub owned_here: bool,
     pub last_pass_started: Option<DateTime<Utc>>,
     pub last_pass_finished: Option<DateTime<Utc>>,
     /// When the periodic loop will start its next pass (absent when the loop is not running).

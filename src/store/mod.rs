@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 use crate::normalize::NormalizedEvent;
 
+pub mod postgres;
 pub mod sqlite;
 
 /// What happened to one event handed to [`Store::insert`].
@@ -47,7 +48,7 @@ pub struct InFlightMessage {
     pub sent_at: DateTime<Utc>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The outbox holds `depth` events, at its configured bound: refuse new ones (HTTP 503).
     #[error("outbox is full ({depth} events waiting for the broker)")]
@@ -121,15 +122,96 @@ pub trait Store: Send + Sync + 'static {
 
     /// Notified after every commit that added outbox rows, so the publisher need not poll.
     fn outbox_notify(&self) -> Arc<Notify>;
+
+    /// Tries to become, or confirms that this process still is, the one owner of `name` among the
+    /// replicas sharing the store (an organization's reconciler, a backfill job). Ownership ends
+    /// with [`Store::release`] or when the process dies. A store one process has to itself owns
+    /// everything.
+    async fn try_own(&self, _name: &str) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// Gives up ownership of `name` (see [`Store::try_own`]).
+    async fn release(&self, _name: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// This process's name among the replicas (`replica_id`).
+    fn replica_id(&self) -> &str {
+        "local"
+    }
+
+    /// Whether other processes may share this store (then ownership matters).
+    fn is_shared(&self) -> bool {
+        false
+    }
+}
+
+/// How to open a store (from the configuration).
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// An SQLite file path, `sqlite://path` or `postgres://…`.
+    pub location: String,
+    pub outbox_max: u64,
+    /// This process's name among replicas (outbox claims, ownership in status).
+    pub replica_id: String,
+    /// PostgreSQL: connections in the pool.
+    pub pool_size: usize,
+    /// PostgreSQL: `statement_timeout` of every connection (zero: none).
+    pub statement_timeout: Duration,
+    /// PostgreSQL: how long an outbox claim outlives a replica that stopped renewing it.
+    pub claim_lease: Duration,
+}
+
+impl StoreOptions {
+    /// Defaults for everything but the location and the outbox bound.
+    pub fn new(location: impl Into<String>, outbox_max: u64) -> Self {
+        Self {
+            location: location.into(),
+            outbox_max,
+            replica_id: default_replica_id(),
+            pool_size: 16,
+            statement_timeout: Duration::from_secs(30),
+            claim_lease: Duration::from_secs(15),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        is_postgres_url(&self.location)
+    }
+}
+
+/// Whether a `store` setting names a PostgreSQL database.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// `hostname-pid`: unique per process on a machine and readable in status.
+pub fn default_replica_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "ado-ingest".into());
+    format!("{host}-{}", std::process::id())
 }
 
 /// Opens the store named by the `store` setting: an SQLite file path or `sqlite://path`.
 pub async fn open(location: &str, outbox_max: u64) -> Result<Arc<dyn Store>, StoreError> {
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        let message =
-            "PostgreSQL stores are not supported by this build; set `store` to an SQLite file path";
-        return Err(StoreError::Backend(message.into()));
+    open_with(&StoreOptions::new(location, outbox_max)).await
+}
+
+/// Opens the store `options` name: PostgreSQL for a `postgres://` URL, else an SQLite file.
+pub async fn open_with(options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    if options.is_postgres() {
+        return Ok(Arc::new(postgres::PostgresStore::open(options).await?));
     }
-    let path = location.strip_prefix("sqlite://").unwrap_or(location);
-    Ok(Arc::new(sqlite::SqliteStore::open(path, outbox_max).await?))
+    let path = options
+        .location
+        .strip_prefix("sqlite://")
+        .unwrap_or(&options.location);
+    Ok(Arc::new(
+        sqlite::SqliteStore::open(path, options.outbox_max).await?,
+    ))
 }

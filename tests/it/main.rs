@@ -8,4 +8,5 @@ mod demo;
 mod publish;
 mod receive;
 mod reconcile;
+mod store;
 mod support;

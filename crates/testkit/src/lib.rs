@@ -8,6 +8,7 @@ pub mod eventually;
 pub mod fixtures;
 pub mod http;
 pub mod names;
+pub mod postgres;
 pub mod proxy;
 pub mod receiver;
 #[cfg(feature = "service")]
@@ -22,6 +23,7 @@ pub use eventually::{eventually, wait_until};
 pub use fixtures::{fixtures_dir, hook_samples};
 pub use http::{PASSWORD, USER, basic_auth, get_json, post_hook, post_json, wait_ready};
 pub use names::unique;
+pub use postgres::TestDatabase;
 pub use proxy::Proxy;
 #[cfg(feature = "service")]
 pub use server::{ServerOptions, TestServer, Topology};

@@ -54,7 +54,7 @@ pub(super) async fn in_process(
     let org = find_organization(&config.organizations, &spec.organization)
         .cloned()
         .context("the organization vanished from the configuration")?;
-    let store = store::open(&config.store, config.outbox_max)
+    let store = store::open_with(&config.store_options())
         .await
         .with_context(|| format!("cannot open the store at {}", config.store))?;
     let health = Arc::new(Health::new());

@@ -19,6 +19,8 @@ pub async fn status(State(state): State<AppState>) -> Response {
     });
     let (queued, running) = state.admin.jobs.active_counts();
     Json(json!({
+        "replica": state.store.replica_id(),
+        "shared_store": state.store.is_shared(),
         "organizations": state.admin.reconcilers.statuses(),
         "outbox": outbox,
         "broker": broker,

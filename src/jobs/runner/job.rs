@@ -17,6 +17,22 @@ use crate::reconcile::{BackfillSpec, JobProgress};
 
 impl Inner {
     pub(super) async fn run_job(self: Arc<Self>, id: String) {
+        // Submitted here, or adopted: either way only the lock holder runs it.
+        match self.store.try_own(&super::job_lock(&id)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(job = %id, "backfill job is run by another replica");
+                self.lock().remove(&id);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(job = %id, error = %e, "cannot take the backfill job's lock; trying later");
+                if let Some(a) = self.lock().get_mut(&id) {
+                    a.record.state = JobState::Queued;
+                }
+                return;
+            }
+        }
         let Some((spec, resume, cancel)) = self.lock().get(&id).map(|a| {
             (
                 a.record.spec.clone(),
@@ -143,6 +159,12 @@ impl Inner {
             return;
         };
         let saved = record.save(self.store.as_ref()).await;
+        if saved.is_ok()
+            && record.state.is_final()
+            && let Err(e) = self.store.release(&super::job_lock(id)).await
+        {
+            tracing::warn!(job = id, error = %e, "cannot release the backfill job's lock");
+        }
         {
             let mut active = self.lock();
             match &saved {

@@ -275,7 +275,7 @@ async fn an_unreadable_ledger_is_reported_not_trusted() {
     // No ledger stream at all: the marker comes back unroutable.
     let mut no_ledger = settings(&broker_url(), &exchange);
     no_ledger.ledger = false;
-    let link = Link::open(&no_ledger).await.unwrap();
+    let link = Link::open(&no_ledger, &broker_url()).await.unwrap();
     let result = scan(&link, &queue, &in_flight, Instant::now() + WAIT).await;
     let reason = result.incomplete.expect("reported");
     assert!(reason.contains("missing"), "{reason}");
@@ -283,7 +283,7 @@ async fn an_unreadable_ledger_is_reported_not_trusted() {
     link.close().await;
 
     // A ledger that cannot be read to the marker in time.
-    let link = Link::open(&settings(&broker_url(), &exchange))
+    let link = Link::open(&settings(&broker_url(), &exchange), &broker_url())
         .await
         .unwrap();
     let result = scan(&link, &queue, &in_flight, Instant::now()).await;

@@ -1,0 +1,477 @@
+//! The PostgreSQL store, for several replicas sharing one database: hooks are group-committed by
+//! one writer task per process (see [`writer`]), duplicates are settled by `seen`'s primary key,
+//! publishers claim outbox rows with `FOR UPDATE SKIP LOCKED` under a lease renewed while the process
+//! lives, and ownership of an organization or a backfill job is a session advisory lock ([`locks`]).
+
+mod locks;
+pub mod schema;
+mod writer;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_postgres::NoTls;
+use tokio_util::sync::CancellationToken;
+
+use super::{InFlightMessage, InsertOutcome, PendingMessage, Store, StoreError, StoreOptions};
+use crate::normalize::NormalizedEvent;
+
+/// Insert requests that may wait for the writer; beyond it callers wait (backpressure).
+const QUEUE_CAPACITY: usize = 4096;
+/// How old the shared outbox count may be before [`Store::outbox_depth`] counts again.
+const DEPTH_REFRESH: Duration = Duration::from_millis(500);
+
+/// State shared by the store handle and its writer task.
+pub(super) struct Shared {
+    /// Outbox rows, all replicas together: counted at most every [`DEPTH_REFRESH`], adjusted by
+    /// this process's own inserts and deletes in between.
+    pub depth: AtomicU64,
+    pub commits: AtomicU64,
+    pub notify: Arc<Notify>,
+    pub outbox_max: u64,
+}
+
+/// [`Store`] on a PostgreSQL database.
+pub struct PostgresStore {
+    pool: Pool,
+    inserts: mpsc::Sender<writer::InsertRequest>,
+    shared: Arc<Shared>,
+    locks: locks::LockSession,
+    replica: String,
+    lease: Duration,
+    depth_counted: tokio::sync::Mutex<Option<Instant>>,
+    /// Stops the lease renewal when the store is dropped.
+    stop: CancellationToken,
+}
+
+impl PostgresStore {
+    /// Connects, applies the migrations and starts the writer and the lease renewal.
+    pub async fn open(options: &StoreOptions) -> Result<PostgresStore, StoreError> {
+        let mut config: tokio_postgres::Config = options
+            .location
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("the PostgreSQL URL cannot be read: {e}")))?;
+        let timeout_ms = options.statement_timeout.as_millis();
+        if timeout_ms > 0 {
+            config.options(format!("-c statement_timeout={timeout_ms}"));
+        }
+        config.application_name(format!("ado-ingest {}", options.replica_id));
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(2))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
+        {
+            let mut client = pool.get().await.map_err(|e| {
+                StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}"))
+            })?;
+            schema::migrate(&mut client)
+                .await
+                .map_err(StoreError::Backend)?;
+        }
+        let shared = Arc::new(Shared {
+            depth: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            notify: Arc::new(Notify::new()),
+            outbox_max: options.outbox_max,
+        });
+        let (inserts, queue) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(writer::run(pool.clone(), queue, shared.clone()));
+        let store = PostgresStore {
+            pool: pool.clone(),
+            inserts,
+            shared,
+            locks: locks::LockSession::new(config),
+            replica: options.replica_id.clone(),
+            lease: options.claim_lease.max(Duration::from_secs(1)),
+            depth_counted: tokio::sync::Mutex::new(None),
+            stop: CancellationToken::new(),
+        };
+        store.count_depth().await?;
+        tokio::spawn(renew_leases(
+            pool,
+            store.replica.clone(),
+            store.lease,
+            store.stop.clone(),
+        ));
+        Ok(store)
+    }
+
+    /// Transactions that committed hooks since open.
+    pub fn commit_count(&self) -> u64 {
+        self.shared.commits.load(Ordering::SeqCst)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+    }
+
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(backend)?;
+        client.execute(&statement, params).await.map_err(backend)
+    }
+
+    async fn count_depth(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let n: i64 = client
+            .query_one("SELECT COUNT(*) FROM outbox", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        let n = u64::try_from(n).unwrap_or(0);
+        self.shared.depth.store(n, Ordering::SeqCst);
+        *self.depth_counted.lock().await = Some(Instant::now());
+        Ok(n)
+    }
+
+    fn lease_until(&self, now: i64) -> i64 {
+        now.saturating_add(i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// Keeps this replica's claims alive: a replica that stops renewing (it died) loses them after
+/// one lease, and the others' publishers take its rows.
+async fn renew_leases(pool: Pool, replica: String, lease: Duration, stop: CancellationToken) {
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let mut tick = tokio::time::interval(lease / 3);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let Ok(client) = pool.get().await else {
+            continue;
+        };
+        let renewed = client
+            .execute(
+                "UPDATE outbox SET lease_until_ms = $2 WHERE claimed_by = $1",
+                &[&replica, &(now_ms() + lease_ms)],
+            )
+            .await;
+        if let Err(error) = renewed {
+            tracing::warn!(%error, "cannot renew the outbox claims; other replicas may take them over");
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn insert(&self, events: Vec<NormalizedEvent>) -> Result<Vec<InsertOutcome>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.inserts
+            .send(writer::InsertRequest { events, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?;
+        answer.await.map_err(|_| {
+            StoreError::Unavailable("the store writer stopped before answering".into())
+        })?
+    }
+
+    async fn is_seen(&self, id: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT 1 FROM seen WHERE id = $1")
+            .await
+            .map_err(backend)?;
+        Ok(client
+            .query_opt(&statement, &[&id])
+            .await
+            .map_err(backend)?
+            .is_some())
+    }
+
+    async fn claim_pending(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError> {
+        let now = now_ms();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.client().await?;
+        // Due rows nobody holds (or whose holder's lease ran out, or that are ours); rows another
+        // replica has in flight are settled through `in_flight`, not published blindly.
+        let statement = client
+            .prepare_cached(
+                "UPDATE outbox o SET claimed_by = $1, lease_until_ms = $3
+                 FROM (SELECT seq FROM outbox
+                       WHERE next_attempt_at_ms <= $2
+                         AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until_ms < $2)
+                         AND (sent_at_ms IS NULL OR claimed_by = $1)
+                       ORDER BY next_attempt_at_ms, seq LIMIT $4
+                       FOR UPDATE SKIP LOCKED) c
+                 WHERE o.seq = c.seq
+                 RETURNING o.seq, o.id, o.event_type, o.routing_key, o.time_ms, o.body, o.attempts,
+                           o.next_attempt_at_ms",
+            )
+            .await
+            .map_err(backend)?;
+        let rows = client
+            .query(
+                &statement,
+                &[&self.replica, &now, &self.lease_until(now), &limit],
+            )
+            .await
+            .map_err(backend)?;
+        let mut claimed: Vec<(i64, PendingMessage)> = rows
+            .into_iter()
+            .map(|row| {
+                let message = PendingMessage {
+                    seq: row.get(0),
+                    id: row.get(1),
+                    event_type: row.get(2),
+                    routing_key: row.get(3),
+                    time: DateTime::<Utc>::from_timestamp_millis(row.get(4)).unwrap_or_default(),
+                    body: row.get(5),
+                    attempts: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
+                };
+                (row.get::<_, i64>(7), message)
+            })
+            .collect();
+        // RETURNING has no order: put the batch back in the order the rows became due.
+        claimed.sort_by_key(|(due, m)| (*due, m.seq));
+        Ok(claimed.into_iter().map(|(_, m)| m).collect())
+    }
+
+    async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let deleted = self
+            .execute("DELETE FROM outbox WHERE seq = ANY($1)", &[&seqs])
+            .await?;
+        let _ = self
+            .shared
+            .depth
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| {
+                Some(d.saturating_sub(deleted))
+            });
+        Ok(())
+    }
+
+    async fn mark_sending(&self, seqs: &[i64], send_id: i64) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        self.execute(
+            "UPDATE outbox SET sent_at_ms = $2, send_id = $3 WHERE seq = ANY($1)",
+            &[&seqs, &now_ms(), &send_id],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn in_flight(&self) -> Result<Vec<InFlightMessage>, StoreError> {
+        let now = now_ms();
+        let client = self.client().await?;
+        // Ours, and those of replicas whose lease ran out (they died mid-send): claimed here, so
+        // exactly one replica settles each.
+        let statement = client
+            .prepare_cached(
+                "UPDATE outbox o SET claimed_by = $1, lease_until_ms = $3
+                 FROM (SELECT seq FROM outbox
+                       WHERE sent_at_ms IS NOT NULL
+                         AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until_ms < $2)
+                       FOR UPDATE SKIP LOCKED) c
+                 WHERE o.seq = c.seq
+                 RETURNING o.seq, o.id, o.send_id, o.sent_at_ms",
+            )
+            .await
+            .map_err(backend)?;
+        let rows = client
+            .query(&statement, &[&self.replica, &now, &self.lease_until(now)])
+            .await
+            .map_err(backend)?;
+        let mut found: Vec<InFlightMessage> = rows
+            .into_iter()
+            .map(|row| InFlightMessage {
+                seq: row.get(0),
+                id: row.get(1),
+                send_id: row.get::<_, Option<i64>>(2).unwrap_or_default(),
+                sent_at: DateTime::<Utc>::from_timestamp_millis(row.get(3)).unwrap_or_default(),
+            })
+            .collect();
+        found.sort_by_key(|m| (m.sent_at, m.seq));
+        Ok(found)
+    }
+
+    async fn clear_sending(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        self.execute(
+            "UPDATE outbox SET sent_at_ms = NULL, send_id = NULL WHERE seq = ANY($1)",
+            &[&seqs],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn mark_failed(&self, seqs: &[i64], retry_after: Duration) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        // Refused: forgotten as a send and released, so any replica may retry it.
+        self.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at_ms = $2,
+                 sent_at_ms = NULL, send_id = NULL, claimed_by = NULL, lease_until_ms = NULL
+             WHERE seq = ANY($1)",
+            &[&seqs, &retry_at(retry_after)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn mark_unconfirmed(
+        &self,
+        seqs: &[i64],
+        retry_after: Duration,
+    ) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        // Kept in flight and kept claimed: only this replica, or one that outlives its lease,
+        // settles the send.
+        self.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at_ms = $2 WHERE seq = ANY($1)",
+            &[&seqs, &retry_at(retry_after)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn outbox_depth(&self) -> Result<u64, StoreError> {
+        let fresh = self
+            .depth_counted
+            .lock()
+            .await
+            .is_some_and(|at| at.elapsed() < DEPTH_REFRESH);
+        if fresh {
+            return Ok(self.shared.depth.load(Ordering::SeqCst));
+        }
+        self.count_depth().await
+    }
+
+    async fn purge_seen_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.execute(
+            "DELETE FROM seen s WHERE s.first_seen < $1
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = s.id)",
+            &[&cutoff.timestamp_millis()],
+        )
+        .await
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES ('heartbeat', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&now_ms()],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn put_state(&self, namespace: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO state (namespace, key, value, updated_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+            &[&namespace, &key, &value, &now_ms()],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn get_state(&self, namespace: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT value FROM state WHERE namespace = $1 AND key = $2")
+            .await
+            .map_err(backend)?;
+        Ok(client
+            .query_opt(&statement, &[&namespace, &key])
+            .await
+            .map_err(backend)?
+            .map(|row| row.get(0)))
+    }
+
+    async fn list_state(&self, namespace: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT key, value FROM state WHERE namespace = $1 ORDER BY key")
+            .await
+            .map_err(backend)?;
+        Ok(client
+            .query(&statement, &[&namespace])
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect())
+    }
+
+    fn outbox_notify(&self) -> Arc<Notify> {
+        self.shared.notify.clone()
+    }
+
+    async fn try_own(&self, name: &str) -> Result<bool, StoreError> {
+        self.locks.try_lock(name).await
+    }
+
+    async fn release(&self, name: &str) -> Result<(), StoreError> {
+        self.locks.unlock(name).await
+    }
+
+    fn replica_id(&self) -> &str {
+        &self.replica
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+pub(super) fn backend(e: tokio_postgres::Error) -> StoreError {
+    // The server's own message (constraint, timeout) is more useful than the client's summary.
+    match e.as_db_error() {
+        Some(db) => StoreError::Backend(format!("{}: {}", db.code().code(), db.message())),
+        None => StoreError::Backend(e.to_string()),
+    }
+}
+
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn retry_at(retry_after: Duration) -> i64 {
+    now_ms().saturating_add(i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX))
+}

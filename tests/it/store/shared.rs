@@ -1,0 +1,157 @@
+//! What a store shared by several replicas (PostgreSQL) guarantees on top of the common contract:
+//! the same hook at two replicas is stored once, outbox claims are exclusive and pass to another
+//! replica when their holder stops renewing them, and ownership (of an organization, a job) is held
+//! by one replica at a time and freed when it goes.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use ado_ingest::store::InsertOutcome;
+
+use super::backend::{Backend, Place, claimed_ids, event, events};
+use crate::support::wait_until;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_hooks_at_two_replicas_are_accepted_once() {
+    let place = Place::new(Backend::Postgres).await;
+    let (a, b) = (
+        place.open_as(10_000, "a").await,
+        place.open_as(10_000, "b").await,
+    );
+    let ids: Vec<String> = (0..200).map(|i| format!("h{i}")).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, id) in ids.iter().enumerate() {
+        for store in [a.clone(), b.clone()] {
+            let id = id.clone();
+            // Some alone, most in batches that overlap the other replica's.
+            let batch = if n % 3 == 0 {
+                vec![event(&id)]
+            } else {
+                vec![event(&id), event(&format!("{id}-x"))]
+            };
+            tasks.spawn(async move { (id, store.insert(batch).await.unwrap()[0]) });
+        }
+    }
+    let mut accepted: Vec<String> = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        let (id, outcome) = result.unwrap();
+        if outcome == InsertOutcome::Accepted {
+            accepted.push(id);
+        }
+    }
+    accepted.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(
+        accepted, expected,
+        "every id accepted by exactly one replica"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_are_exclusive_and_pass_on_when_their_holder_dies() {
+    let place = Place::new(Backend::Postgres).await;
+    let (a, b) = (
+        place.open_as(10_000, "a").await,
+        place.open_as(10_000, "b").await,
+    );
+    let ids: Vec<String> = (0..100).map(|i| format!("o{i:03}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    a.insert(events(&refs)).await.unwrap();
+    let (from_a, from_b) = tokio::join!(claimed_ids(a.as_ref(), 60), claimed_ids(b.as_ref(), 60));
+    let (set_a, set_b): (HashSet<_>, HashSet<_>) = (
+        from_a.iter().cloned().collect(),
+        from_b.iter().cloned().collect(),
+    );
+    assert!(
+        set_a.is_disjoint(&set_b),
+        "a row is claimed by one replica at a time"
+    );
+    assert_eq!(set_a.len() + set_b.len(), 100);
+    // While a lives (it renews its lease), b cannot take a's rows, even after the lease length.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        claimed_ids(b.as_ref(), 100)
+            .await
+            .iter()
+            .all(|id| set_b.contains(id))
+    );
+    drop(a);
+    let taken = wait_until("b takes a's claims", Duration::from_secs(5), || {
+        let b = b.clone();
+        async move {
+            let ids = claimed_ids(b.as_ref(), 100).await;
+            (ids.len() == 100).then_some(ids)
+        }
+    })
+    .await;
+    assert_eq!(
+        taken.len(),
+        100,
+        "b took over a's claims once its lease ran out"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_replicas_unconfirmed_sends_go_to_one_other_replica() {
+    let place = Place::new(Backend::Postgres).await;
+    let (a, b) = (place.open_as(100, "a").await, place.open_as(100, "b").await);
+    a.insert(events(&["s1", "s2"])).await.unwrap();
+    let seqs: Vec<i64> = a
+        .claim_pending(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.seq)
+        .collect();
+    a.mark_sending(&seqs, 99).await.unwrap();
+    assert!(
+        b.in_flight().await.unwrap().is_empty(),
+        "a's sends are a's while it lives"
+    );
+    assert!(
+        b.claim_pending(10).await.unwrap().is_empty(),
+        "and are not published blindly"
+    );
+    drop(a);
+    let c = place.open_as(100, "c").await;
+    let rows = wait_until("b settles a's sends", Duration::from_secs(5), || {
+        let b = b.clone();
+        async move {
+            let rows = b.in_flight().await.unwrap();
+            (!rows.is_empty()).then_some(rows)
+        }
+    })
+    .await;
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.send_id == 99));
+    assert!(
+        c.in_flight().await.unwrap().is_empty(),
+        "settled by exactly one replica"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ownership_is_held_by_one_replica_and_freed_when_it_goes() {
+    let place = Place::new(Backend::Postgres).await;
+    let (a, b) = (place.open_as(100, "a").await, place.open_as(100, "b").await);
+    assert!(a.is_shared());
+    assert!(a.try_own("reconcile:contoso").await.unwrap());
+    assert!(a.try_own("reconcile:contoso").await.unwrap(), "still ours");
+    assert!(!b.try_own("reconcile:contoso").await.unwrap());
+    assert!(
+        b.try_own("reconcile:fabrikam").await.unwrap(),
+        "locks are per name"
+    );
+    b.release("reconcile:fabrikam").await.unwrap();
+    assert!(a.try_own("reconcile:fabrikam").await.unwrap());
+    drop(a);
+    wait_until("b owns contoso", Duration::from_secs(5), || {
+        let b = b.clone();
+        async move { b.try_own("reconcile:contoso").await.unwrap().then_some(()) }
+    })
+    .await;
+    // SQLite: one process, which owns everything.
+    let local = Place::new(Backend::Sqlite).await.open(10).await;
+    assert!(!local.is_shared() && local.try_own("reconcile:contoso").await.unwrap());
+}
