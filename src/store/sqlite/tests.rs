@@ -97,4 +97,3 @@ async fn throughput_with_32_concurrent_callers() {
         store.commit_count()
     );
 }
-
