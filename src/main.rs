@@ -44,6 +44,8 @@ enum Command {
     Backfill(ado_ingest::cli::backfill::BackfillArgs),
     /// Manage the Azure DevOps web-hook subscriptions that post to this service.
     Subscriptions(ado_ingest::cli::subscriptions::SubscriptionsArgs),
+    /// Store maintenance: `store migrate` moves an SQLite store onto PostgreSQL.
+    Store(ado_ingest::cli::store::StoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +111,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                         "{}",
                         ado_ingest::cli::subscriptions::table(&results, dry_run)
                     );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store(args) => {
+            ado_ingest::telemetry::init_tracing(ado_ingest::config::LogFormat::Text);
+            match args.command {
+                ado_ingest::cli::store::StoreCommand::Migrate(migrate) => {
+                    let report = ado_ingest::cli::store::migrate(migrate).await?;
+                    print!("{}", ado_ingest::cli::store::summary(&report));
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -1,4 +1,5 @@
 //! Command-line subcommands whose work is more than a call into one module.
 
 pub mod backfill;
+pub mod store;
 pub mod subscriptions;

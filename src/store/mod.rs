@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 use crate::normalize::NormalizedEvent;
 
+pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 

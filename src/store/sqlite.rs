@@ -2,7 +2,7 @@
 //! group-commits everything queued (see [`writer`]); reads (claims, lookups) use a separate
 //! connection, which WAL lets run alongside the writer.
 
-mod schema;
+pub(in crate::store) mod schema;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -8,5 +8,6 @@ mod demo;
 mod publish;
 mod receive;
 mod reconcile;
+mod replicas;
 mod store;
 mod support;

@@ -73,7 +73,7 @@ const _: () = assert!(STEPS.len() as i64 == SCHEMA_VERSION);
 
 /// Opens the writer connection: WAL so readers never block it, `synchronous = FULL` so a commit is
 /// on disk (WAL fsynced) before any caller is told its event is durable.
-pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+pub(in crate::store) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -101,7 +101,7 @@ pub(super) fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`]; refuses a file written by a newer version.
-pub(super) fn migrate(conn: &mut Connection) -> Result<(), String> {
+pub(in crate::store) fn migrate(conn: &mut Connection) -> Result<(), String> {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(|e| e.to_string())?;
