@@ -63,6 +63,31 @@ impl Simulator {
             .find(|o| o.name.eq_ignore_ascii_case(name))
     }
 
+    /// How often each REST route of `org` was called (lowercased segments after `_apis`, e.g.
+    /// `projects` or `git/repositories/{id}/pushes`), refused requests included.
+    pub fn rest_calls(&self, org: &str) -> BTreeMap<String, u64> {
+        let index = {
+            let world = self.shared.world();
+            world
+                .orgs
+                .iter()
+                .position(|o| o.name.eq_ignore_ascii_case(org))
+        };
+        let Some(index) = index else {
+            return BTreeMap::new();
+        };
+        let calls = self
+            .shared
+            .rest_calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        calls
+            .iter()
+            .filter(|((o, _), _)| *o == index)
+            .map(|((_, route), n)| (route.clone(), *n))
+            .collect()
+    }
+
     /// The PAT REST requests must present.
     pub fn pat(&self) -> String {
         self.shared.controls().pat.clone()

@@ -75,6 +75,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         }),
         limiter: Mutex::new(limiter),
         counters: Counters::default(),
+        rest_calls: Mutex::new(Default::default()),
         http,
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),

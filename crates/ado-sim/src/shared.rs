@@ -41,6 +41,9 @@ pub(crate) struct Shared {
     pub controls: Mutex<Controls>,
     pub limiter: Mutex<RateLimiter>,
     pub counters: Counters,
+    /// REST requests answered, by organization index and lowercased route (segments after
+    /// `_apis`), so tests can tell how often a route was called.
+    pub rest_calls: Mutex<std::collections::BTreeMap<(usize, String), u64>>,
     pub http: reqwest::Client,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
@@ -55,6 +58,12 @@ impl Shared {
 
     pub fn controls(&self) -> MutexGuard<'_, Controls> {
         self.controls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts one REST request to `route` of organization `org`.
+    pub fn count_call(&self, org: usize, route: String) {
+        let mut calls = self.rest_calls.lock().unwrap_or_else(|e| e.into_inner());
+        *calls.entry((org, route)).or_default() += 1;
     }
 
     pub fn limiter(&self) -> MutexGuard<'_, RateLimiter> {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::process::{Load, ServeProcess, free_port};
+use crate::support::process::{Load, ServeProcess, free_port};
 use crate::support::*;
 
 fn assert_each_once(accepted: &[String], got: &[Received]) {

@@ -7,4 +7,3 @@ mod dedup;
 mod fixtures_e2e;
 mod lifecycle;
 mod outage;
-mod process;

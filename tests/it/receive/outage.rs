@@ -3,44 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
+use crate::support::process::push_hook;
 use crate::support::*;
-
-pub fn push_hook(n: u64) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "subscriptionId": "7c7e5e1b-1f7e-4a8e-9b5e-0a1b2c3d4e5f",
-        "notificationId": n,
-        "id": format!("00000000-0000-4000-8000-{n:012}"),
-        "eventType": "git.push",
-        "publisherId": "tfs",
-        "message": null,
-        "detailedMessage": null,
-        "resourceVersion": "1.0",
-        "resourceContainers": {
-            "collection": {"id": "c0ffee00-0000-4000-8000-000000000001", "baseUrl": "https://dev.azure.com/contoso/"},
-            "account": {"id": "c0ffee00-0000-4000-8000-000000000002", "baseUrl": "https://dev.azure.com/contoso/"},
-            "project": {"id": "c0ffee00-0000-4000-8000-000000000003", "baseUrl": "https://dev.azure.com/contoso/"}
-        },
-        "createdDate": "2026-11-26T08:00:00Z",
-        "resource": {
-            "pushId": n,
-            "date": "2026-11-26T08:00:00Z",
-            "url": format!("https://dev.azure.com/contoso/_apis/git/repositories/5febef5a-833d-4e14-b9c0-14cb638f91e6/pushes/{n}"),
-            "pushedBy": {"id": "d6245f20-2af8-44f4-9451-8107cb2767db", "displayName": "Jamal Hartnett", "uniqueName": "jamal@contoso.com"},
-            "refUpdates": [{"name": "refs/heads/main", "oldObjectId": format!("{:040x}", n), "newObjectId": format!("{:040x}", n + 1)}],
-            "commits": [{"commitId": format!("{:040x}", n + 1), "author": {"name": "Jamal Hartnett", "email": "jamal@contoso.com", "date": "2026-11-26T07:59:00Z"}, "committer": {"name": "Jamal Hartnett", "email": "jamal@contoso.com", "date": "2026-11-26T07:59:00Z"}, "comment": "change", "url": "https://dev.azure.com/contoso/_apis/git/repositories/5febef5a-833d-4e14-b9c0-14cb638f91e6/commits/x"}],
-            "repository": {
-                "id": "5febef5a-833d-4e14-b9c0-14cb638f91e6", "name": "Fabrikam-Fiber-Git",
-                "url": "https://dev.azure.com/contoso/_apis/git/repositories/5febef5a-833d-4e14-b9c0-14cb638f91e6",
-                "project": {"id": "c0ffee00-0000-4000-8000-000000000003", "name": "Fabrikam Fiber", "url": "https://dev.azure.com/contoso/_apis/projects/c0ffee00-0000-4000-8000-000000000003", "state": "wellFormed"},
-                "defaultBranch": "refs/heads/main",
-                "remoteUrl": "https://dev.azure.com/contoso/_git/Fabrikam-Fiber-Git"
-            }
-        }
-    }))
-    .unwrap()
-}
 
 async fn wait_for(mut cond: impl AsyncFnMut() -> bool, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -3,3 +3,4 @@
 //! one reconciler per organization and backfills that survive their runner.
 
 mod migrate;
+mod processes;

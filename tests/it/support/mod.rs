@@ -2,6 +2,7 @@
 //! eventually) and the helpers of the reconciler and admin tests.
 
 pub mod admin;
+pub mod process;
 pub mod reconcile;
 
 pub use ado_testkit::*;

@@ -164,6 +164,12 @@ async fn handle(
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
+    let route = segs
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join("/");
+    shared.count_call(org, route);
     let extra = match gate::admit(&shared, &headers).await {
         Ok(extra) => extra,
         Err(resp) => return resp,
