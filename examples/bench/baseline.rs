@@ -48,7 +48,7 @@ pub async fn bare_axum(
     });
     let target = Target {
         client: client.clone(),
-        url: format!("http://{addr}/hooks"),
+        urls: vec![format!("http://{addr}/hooks")],
         auth: None,
         expect: reqwest::StatusCode::OK,
     };

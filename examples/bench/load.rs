@@ -11,11 +11,12 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
-/// Where and how to post.
+/// Where and how to post: request `i` goes to `urls[i % len]` (replicas behind a round-robin
+/// load balancer).
 #[derive(Clone)]
 pub struct Target {
     pub client: reqwest::Client,
-    pub url: String,
+    pub urls: Vec<String>,
     pub auth: Option<HeaderValue>,
     /// Every request must get this status.
     pub expect: StatusCode,
@@ -23,10 +24,10 @@ pub struct Target {
 
 impl Target {
     /// Posts one body; the response body is read so the connection goes back to the pool.
-    async fn post(&self, body: Bytes) -> Result<(), String> {
+    async fn post(&self, i: usize, body: Bytes) -> Result<(), String> {
         let mut request = self
             .client
-            .post(&self.url)
+            .post(&self.urls[i % self.urls.len()])
             .header(CONTENT_TYPE, "application/json; charset=utf-8")
             .body(body);
         if let Some(auth) = &self.auth {
@@ -107,7 +108,7 @@ pub async fn closed_loop(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(body) = bodies.get(i) else { break };
                     let sent = Instant::now();
-                    match target.post(body.clone()).await {
+                    match target.post(i, body.clone()).await {
                         Ok(()) => latencies.push(sent.elapsed()),
                         Err(e) => failures.push(e),
                     }
@@ -140,7 +141,7 @@ pub async fn open_loop(target: &Target, bodies: Vec<Bytes>, rate: f64) -> anyhow
         tokio::time::sleep_until(due.into()).await;
         let target = target.clone();
         tasks.spawn(async move {
-            let result = target.post(body).await;
+            let result = target.post(i, body).await;
             (result, due.elapsed(), Instant::now())
         });
     }

@@ -53,6 +53,15 @@ pub fn locate_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
+/// Where a server under test keeps its store.
+#[derive(Clone)]
+pub enum StoreUnderTest {
+    /// A fresh SQLite file in the server's temporary directory.
+    Sqlite,
+    /// A PostgreSQL database (shared by the replicas of one run).
+    Postgres(String),
+}
+
 pub struct ServerUnderTest {
     child: Child,
     pub base: String,
@@ -64,7 +73,14 @@ pub struct ServerUnderTest {
 }
 
 impl ServerUnderTest {
-    pub fn spawn(binary: &Path, amqp_url: &str, exchange: &str) -> anyhow::Result<Self> {
+    pub fn spawn(
+        binary: &Path,
+        amqp_url: &str,
+        exchange: &str,
+        store: &StoreUnderTest,
+        replica: &str,
+        password: &str,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("ado-ingest-bench-")
             .tempdir()
@@ -72,7 +88,6 @@ impl ServerUnderTest {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let password = format!("{:032x}", rand::random::<u128>());
         let log = dir.path().join("serve.log");
         let log_file = std::fs::File::create(&log)?;
         let mut command = Command::new(binary);
@@ -87,7 +102,14 @@ impl ServerUnderTest {
             .env("ADO_INGEST_LISTEN", format!("127.0.0.1:{port}"))
             .env("ADO_INGEST_EXCHANGE", exchange)
             .env("ADO_INGEST_AMQP_URL", amqp_url)
-            .env("ADO_INGEST_STORE", dir.path().join("ado-ingest.sqlite"))
+            .env(
+                "ADO_INGEST_STORE",
+                match store {
+                    StoreUnderTest::Sqlite => dir.path().join("ado-ingest.sqlite").into_os_string(),
+                    StoreUnderTest::Postgres(url) => url.into(),
+                },
+            )
+            .env("ADO_INGEST_REPLICA_ID", replica)
             .env("ADO_INGEST_HOOK_CREDENTIALS", format!("{USER}:{password}"))
             .env("ADO_INGEST_PUBLISH_DECLARE_DEFAULT_QUEUE", "false")
             .env("RUST_LOG", "warn")
@@ -302,4 +324,33 @@ pub async fn cleanup(amqp_url: &str, exchange: &str) {
         Err(_) => eprintln!("bench: cannot connect to RabbitMQ to delete {exchange}*"),
     }
     ado_ingest::publish::delete_topology(amqp_url, exchange).await;
+}
+
+/// A fresh PostgreSQL database for one run, dropped by [`drop_database`].
+pub async fn create_database(admin_url: &str) -> anyhow::Result<(String, String)> {
+    let name = format!("ado_ingest_bench_{:012x}", rand::random::<u64>() >> 16);
+    let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {admin_url}"))?;
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .with_context(|| format!("cannot create database {name}"))?;
+    let url = match admin_url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => format!("{admin_url}/{name}"),
+    };
+    Ok((name, url))
+}
+
+pub async fn drop_database(admin_url: &str, name: &str) {
+    if let Ok((client, connection)) =
+        tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await
+    {
+        tokio::spawn(connection);
+        let _ = client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+    }
 }
