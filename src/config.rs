@@ -109,7 +109,9 @@ pub struct PublishConfig {
     pub max_backoff: Duration,
     /// Publish through the fanout `{exchange}.in`, which also feeds the stream `{exchange}.ledger`,
     /// so that after a crash the publisher can tell which unconfirmed events the broker already
-    /// routed instead of publishing them twice.
+    /// routed instead of publishing them twice. Off by default: a send in the ledger proves only
+    /// that the stream took it, not that every bound queue did, so it is safe only where no queue
+    /// bound to the exchange can refuse a message (README, "Guarantees").
     pub ledger: bool,
     /// Size bound of the ledger stream (`x-max-length-bytes`).
     pub ledger_max_bytes: u64,
@@ -148,7 +150,7 @@ impl Default for PublishConfig {
             batch_size: 512,
             confirm_timeout: Duration::from_secs(30),
             max_backoff: Duration::from_secs(30),
-            ledger: true,
+            ledger: false,
             ledger_max_bytes: 512 * 1024 * 1024,
         }
     }

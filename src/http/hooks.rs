@@ -16,6 +16,10 @@ use super::error::ApiError;
 use crate::normalize::{self, EnvelopeError, NormalizeOptions, Origin};
 use crate::store::{InsertOutcome, StoreError};
 
+/// What a sender is told when its hook could not be made durable: what to do, not why (the
+/// cause is logged). Azure DevOps retries a 503 honouring `Retry-After`.
+pub const STORE_UNAVAILABLE_DETAIL: &str = "the event was not stored and is not accepted; retry after the Retry-After delay (the server log names the cause)";
+
 pub async fn receive(State(state): State<AppState>, req: Request) -> Response {
     handle(state, None, req).await
 }
@@ -175,7 +179,7 @@ async fn process(
             }
             None => Err((
                 "store_error",
-                ApiError::unavailable("store_unavailable", "the store returned no outcome", 5),
+                ApiError::unavailable("store_unavailable", STORE_UNAVAILABLE_DETAIL, 5),
             )),
         },
         Err(StoreError::OutboxFull { depth }) => {
@@ -189,13 +193,13 @@ async fn process(
                 ),
             ))
         }
-        Err(e) => Err((
-            "store_error",
-            ApiError::unavailable(
-                "store_unavailable",
-                format!("the event could not be made durable: {e}"),
-                5,
-            ),
-        )),
+        Err(e) => {
+            // The cause (paths, SQL, connection details) goes to the log, not to the sender.
+            tracing::error!(error = %e, "cannot store a hook; answered 503");
+            Err((
+                "store_error",
+                ApiError::unavailable("store_unavailable", STORE_UNAVAILABLE_DETAIL, 5),
+            ))
+        }
     }
 }

@@ -136,10 +136,13 @@ fn request_error(e: RequestError) -> ApiError {
 fn jobs_error(e: JobsError) -> ApiError {
     match e {
         JobsError::ShuttingDown => ApiError::unavailable("shutting_down", e.to_string(), 5),
-        JobsError::Store(e) => ApiError::unavailable(
-            "store_unavailable",
-            format!("the job store cannot be used: {e}"),
-            5,
-        ),
+        JobsError::Store(e) => {
+            tracing::error!(error = %e, "cannot use the job store; answered 503");
+            ApiError::unavailable(
+                "store_unavailable",
+                "the job could not be read or saved; retry later (the server log names the cause)",
+                5,
+            )
+        }
     }
 }

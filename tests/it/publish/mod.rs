@@ -1,6 +1,7 @@
 //! Publisher tests against the real RabbitMQ (see `support` for the broker, proxy and store helpers).
 
 mod ledger;
+mod refusals;
 mod support;
 
 use std::collections::HashSet;

@@ -1,5 +1,6 @@
 //! Process lifecycle under load: SIGKILL loses nothing that was answered 2xx (after a restart on the
-//! same store), SIGTERM drains before exiting.
+//! same store) and republishes at most the sends it had not seen confirmed; SIGTERM drains before
+//! exiting, exactly once.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -7,7 +8,13 @@ use std::time::Duration;
 use crate::support::process::{Load, ServeProcess, free_port};
 use crate::support::*;
 
-fn assert_each_once(accepted: &[String], got: &[Received]) {
+/// What the publisher can have sent and not seen confirmed when it dies: one batch
+/// (`publish.batch_size`, default 512). Only those are published again after a restart.
+const CONFIRM_WINDOW: usize = 512;
+
+/// Every accepted hook reached the exchange; an id appears twice at most, and at most
+/// `twice_at_most` ids do (0: exactly once). Prints the counts.
+fn assert_delivered(accepted: &[String], got: &[Received], twice_at_most: usize) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for m in got {
         *seen.entry(m.message_id.as_deref().unwrap()).or_default() += 1;
@@ -21,8 +28,18 @@ fn assert_each_once(accepted: &[String], got: &[Received]) {
         "{} accepted hooks never reached the exchange: {missing:?}",
         missing.len()
     );
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "published more than once: {twice:?}");
+    let twice = seen.values().filter(|n| **n == 2).count();
+    let more: Vec<_> = seen.iter().filter(|(_, n)| **n > 2).collect();
+    println!(
+        "{} hooks accepted, {} messages, {twice} ids twice",
+        accepted.len(),
+        got.len()
+    );
+    assert!(more.is_empty(), "published three times or more: {more:?}");
+    assert!(
+        twice <= twice_at_most,
+        "{twice} ids published twice, more than {twice_at_most}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,7 +71,8 @@ async fn sigkill_mid_stream_loses_no_accepted_hook() {
         .await;
     second.signal("TERM");
     let _ = second.child.wait();
-    assert_each_once(&accepted, &got);
+    // Killed once: at most one confirm window is published again.
+    assert_delivered(&accepted, &got, CONFIRM_WINDOW);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,5 +104,6 @@ async fn sigterm_under_load_drains_everything_accepted() {
             Duration::from_secs(30),
         )
         .await;
-    assert_each_once(&accepted, &got);
+    // A drained shutdown leaves nothing unconfirmed: exactly once.
+    assert_delivered(&accepted, &got, 0);
 }

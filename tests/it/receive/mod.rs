@@ -7,3 +7,4 @@ mod dedup;
 mod fixtures_e2e;
 mod lifecycle;
 mod outage;
+mod store_failure;
