@@ -374,12 +374,25 @@ impl Store for PostgresStore {
     }
 
     async fn purge_seen_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.execute(
-            "DELETE FROM seen s WHERE s.first_seen < $1
-               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = s.id)",
-            &[&cutoff.timestamp_millis()],
-        )
-        .await
+        // In chunks, each its own short transaction, so no hook insert waits on a long one.
+        let chunk = crate::store::sqlite::PURGE_CHUNK as i64;
+        let mut purged = 0;
+        loop {
+            let n = self
+                .execute(
+                    "DELETE FROM seen WHERE id IN (
+                         SELECT s.id FROM seen s WHERE s.first_seen < $1
+                            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = s.id)
+                          ORDER BY s.first_seen LIMIT $2)",
+                    &[&cutoff.timestamp_millis(), &chunk],
+                )
+                .await?;
+            purged += n;
+            if n < chunk as u64 {
+                return Ok(purged);
+            }
+            tokio::time::sleep(crate::store::sqlite::PURGE_PAUSE).await;
+        }
     }
 
     async fn check_writable(&self) -> Result<(), StoreError> {

@@ -42,8 +42,10 @@ pub(super) enum Op {
         /// Whether the rows stay in flight (no answer came) or not (the broker refused them).
         keep_in_flight: bool,
     },
+    /// Forgets at most `limit` seen ids older than the cutoff (one chunk of a purge).
     PurgeSeenBefore {
         cutoff_ms: i64,
+        limit: u64,
     },
     Heartbeat,
     PutState {
@@ -230,13 +232,18 @@ fn apply(
             }
             Ok(Answer::Done)
         }
-        Op::PurgeSeenBefore { cutoff_ms } => {
-            // NOT IN materializes the outbox ids once, so this stays linear without an index on outbox.id.
+        Op::PurgeSeenBefore { cutoff_ms, limit } => {
+            // The oldest ids first, through the first_seen index; NOT IN materializes the outbox
+            // ids once per chunk (the outbox is small unless the broker has been away).
             let purged = conn
-                .execute(
-                    "DELETE FROM seen WHERE first_seen < ?1 AND id NOT IN (SELECT id FROM outbox)",
-                    [cutoff_ms],
+                .prepare_cached(
+                    "DELETE FROM seen WHERE id IN (
+                         SELECT id FROM seen WHERE first_seen < ?1
+                            AND id NOT IN (SELECT id FROM outbox)
+                          ORDER BY first_seen LIMIT ?2)",
                 )
+                .map_err(backend)?
+                .execute(params![cutoff_ms, *limit as i64])
                 .map_err(backend)?;
             Ok(Answer::Count(purged as u64))
         }

@@ -4,6 +4,7 @@
 
 mod backend;
 mod in_flight;
+mod purge;
 mod shared;
 mod suite;
 
