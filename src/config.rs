@@ -115,6 +115,22 @@ pub struct PublishConfig {
     pub ledger: bool,
     /// Size bound of the ledger stream (`x-max-length-bytes`).
     pub ledger_max_bytes: u64,
+    /// Keys (`whsec_<base64>`, comma-separated or an array; the first is the current one) that
+    /// sign every message in the Standard Webhooks scheme; empty: unsigned.
+    #[serde(deserialize_with = "deserialize_url_list")]
+    pub signing_keys: Secret,
+}
+
+impl PublishConfig {
+    /// The configured signing keys, each still `whsec_…`.
+    pub fn signing_keys(&self) -> Vec<String> {
+        self.signing_keys
+            .expose()
+            .split(',')
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect()
+    }
 }
 
 impl Default for Config {
@@ -152,6 +168,7 @@ impl Default for PublishConfig {
             max_backoff: Duration::from_secs(30),
             ledger: false,
             ledger_max_bytes: 512 * 1024 * 1024,
+            signing_keys: Secret::default(),
         }
     }
 }
@@ -409,6 +426,8 @@ impl Config {
                 crate::publish::LEDGER_MIN_BYTES
             )));
         }
+        crate::publish::signing::Signer::from_keys(&self.publish.signing_keys())
+            .map_err(|e| ConfigError::Invalid(format!("publish.signing_keys: {e}")))?;
         if self.publish.batch_size == 0 {
             return Err(ConfigError::Invalid(
                 "publish.batch_size must be at least 1".into(),

@@ -46,6 +46,8 @@ enum Command {
     Subscriptions(ado_ingest::cli::subscriptions::SubscriptionsArgs),
     /// Store maintenance: `store migrate` moves an SQLite store onto PostgreSQL.
     Store(ado_ingest::cli::store::StoreArgs),
+    /// Print the events arriving on the exchange (a temporary queue bound with `--binding`).
+    Tail(ado_ingest::cli::tail::TailArgs),
 }
 
 fn main() -> ExitCode {
@@ -113,6 +115,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tail(args) => {
+            let config = Config::from_process_env(cli.config.as_deref())?;
+            let stop = CancellationToken::new();
+            tokio::spawn(cancel_on_signal(stop.clone()));
+            ado_ingest::cli::tail::run(args, &config, std::io::stdout().lock(), stop).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Store(args) => {

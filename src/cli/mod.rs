@@ -3,3 +3,4 @@
 pub mod backfill;
 pub mod store;
 pub mod subscriptions;
+pub mod tail;

@@ -8,6 +8,7 @@ use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation};
 
+use super::signing::{ID_HEADER, SIGNATURE_HEADER, Signer, TIMESTAMP_HEADER};
 use crate::store::PendingMessage;
 
 /// `content-type` of every message: CloudEvents structured mode (docs/contract.md#output-contract).
@@ -57,8 +58,10 @@ pub async fn publish_batch(
     exchange: &ShortString,
     rows: Vec<PendingMessage>,
     send_id: Option<i64>,
+    signer: Option<&Signer>,
     confirm_deadline: Instant,
 ) -> BatchOutcome {
+    let signed_at = chrono::Utc::now().timestamp();
     let started = Instant::now();
     let mut outcome = BatchOutcome::default();
     let mut in_flight = Vec::with_capacity(rows.len());
@@ -75,7 +78,7 @@ pub async fn publish_batch(
             short(&row.routing_key),
             options,
             &row.body,
-            properties(row, send_id),
+            properties(row, send_id, signer.map(|s| (s, signed_at))),
         )
     });
     let published = futures::future::join_all(publishes).await;
@@ -130,8 +133,12 @@ pub async fn publish_batch(
 }
 
 /// Persistent CloudEvents message properties (docs/contract.md#output-contract), plus the send id
-/// header with the ledger.
-fn properties(row: &PendingMessage, send_id: Option<i64>) -> BasicProperties {
+/// header with the ledger and the signature headers with signing keys.
+fn properties(
+    row: &PendingMessage,
+    send_id: Option<i64>,
+    signer: Option<(&Signer, i64)>,
+) -> BasicProperties {
     let properties = BasicProperties::default()
         .with_delivery_mode(2)
         .with_content_type(CONTENT_TYPE.into())
@@ -139,14 +146,23 @@ fn properties(row: &PendingMessage, send_id: Option<i64>) -> BasicProperties {
         .with_type(short(&row.event_type))
         .with_timestamp(u64::try_from(row.time.timestamp()).unwrap_or(0))
         .with_app_id(APP_ID.into());
-    match send_id {
-        Some(send_id) => {
-            let mut headers = FieldTable::default();
-            headers.insert(SEND_ID_HEADER.into(), AMQPValue::LongLongInt(send_id));
-            properties.with_headers(headers)
-        }
-        None => properties,
+    if send_id.is_none() && signer.is_none() {
+        return properties;
     }
+    let mut headers = FieldTable::default();
+    if let Some(send_id) = send_id {
+        headers.insert(SEND_ID_HEADER.into(), AMQPValue::LongLongInt(send_id));
+    }
+    if let Some((signer, timestamp)) = signer {
+        let text = |s: String| AMQPValue::LongString(s.into());
+        headers.insert(ID_HEADER.into(), text(row.id.clone()));
+        headers.insert(TIMESTAMP_HEADER.into(), text(timestamp.to_string()));
+        headers.insert(
+            SIGNATURE_HEADER.into(),
+            text(signer.signature(&row.id, timestamp, &row.body)),
+        );
+    }
+    properties.with_headers(headers)
 }
 
 /// Cuts a value to the AMQP short-string limit at a char boundary. Ids and types are far shorter,

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod ledger;
 pub mod link;
 mod recovery;
+pub mod signing;
 mod topology;
 
 use std::collections::BTreeMap;
@@ -64,6 +65,8 @@ pub struct PublisherSettings {
     pub ledger: bool,
     /// Size bound of the ledger stream.
     pub ledger_max_bytes: u64,
+    /// Signs every message when set (`publish.signing_keys`).
+    pub signer: Option<signing::Signer>,
 }
 
 impl From<&Config> for PublisherSettings {
@@ -77,6 +80,10 @@ impl From<&Config> for PublisherSettings {
             max_backoff: config.publish.max_backoff,
             ledger: config.publish.ledger,
             ledger_max_bytes: config.publish.ledger_max_bytes,
+            // Config::validate refused malformed keys already.
+            signer: signing::Signer::from_keys(&config.publish.signing_keys())
+                .ok()
+                .flatten(),
         }
     }
 }
@@ -92,6 +99,7 @@ impl fmt::Debug for PublisherSettings {
             .field("max_backoff", &self.max_backoff)
             .field("ledger", &self.ledger)
             .field("ledger_max_bytes", &self.ledger_max_bytes)
+            .field("signer", &self.signer)
             .finish()
     }
 }
@@ -310,8 +318,15 @@ impl Publisher {
                 None
             };
             let deadline = Instant::now() + self.bounded(self.settings.confirm_timeout);
-            let outcome =
-                publish_batch(&link.channel, &self.exchange, rows, send_id, deadline).await;
+            let outcome = publish_batch(
+                &link.channel,
+                &self.exchange,
+                rows,
+                send_id,
+                self.settings.signer.as_ref(),
+                deadline,
+            )
+            .await;
             self.settle(&outcome).await;
             self.report_depth().await;
             if let Some(reason) = outcome.broken {

@@ -16,7 +16,11 @@ pub struct Received {
     pub kind: Option<String>,
     pub delivery_mode: Option<u8>,
     pub timestamp: Option<u64>,
+    /// String-valued headers (e.g. the signature headers).
+    pub headers: std::collections::BTreeMap<String, String>,
     pub body: Value,
+    /// The body as published, byte for byte (what a signature covers).
+    pub data: Vec<u8>,
 }
 
 pub struct Tap {
@@ -53,7 +57,23 @@ impl Tap {
                     kind: p.kind().as_ref().map(|s| s.to_string()),
                     delivery_mode: *p.delivery_mode(),
                     timestamp: *p.timestamp(),
+                    headers: p
+                        .headers()
+                        .as_ref()
+                        .map(|h| {
+                            h.inner()
+                                .iter()
+                                .filter_map(|(k, v)| match v {
+                                    lapin::types::AMQPValue::LongString(s) => {
+                                        Some((k.to_string(), s.to_string()))
+                                    }
+                                    _ => None,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     body: serde_json::from_slice(&d.data).unwrap_or(Value::Null),
+                    data: d.data.clone(),
                 };
                 d.ack(BasicAckOptions::default()).await.expect("ack");
                 Some(received)

@@ -64,7 +64,7 @@ async fn after_a_crash_routed_sends_are_settled_from_the_ledger_and_the_rest_pub
     let deadline = Instant::now() + WAIT;
     // 1. Sent and routed; the process died before recording the acks.
     store.mark_sending(&seqs(routed), 1).await.unwrap();
-    let outcome = publish_batch(&channel, &inbound, routed.to_vec(), Some(1), deadline).await;
+    let outcome = publish_batch(&channel, &inbound, routed.to_vec(), Some(1), None, deadline).await;
     assert_eq!(outcome.acked.len(), 200);
     // 2. Recorded as being sent; the process died before publishing.
     store.mark_sending(&seqs(never_sent), 2).await.unwrap();
@@ -76,6 +76,7 @@ async fn after_a_crash_routed_sends_are_settled_from_the_ledger_and_the_rest_pub
         &inbound,
         refused_earlier.to_vec(),
         Some(3),
+        None,
         deadline,
     )
     .await;

@@ -2,7 +2,9 @@
 
 mod ledger;
 mod refusals;
+mod signing;
 mod support;
+mod tail;
 
 use std::collections::HashSet;
 use std::sync::Arc;

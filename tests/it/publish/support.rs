@@ -205,6 +205,7 @@ pub fn settings(amqp_url: &str, exchange: &str) -> PublisherSettings {
         max_backoff: Duration::from_millis(300),
         ledger: true,
         ledger_max_bytes: 64 * 1024 * 1024,
+        signer: None,
     }
 }
 
