@@ -113,6 +113,10 @@ struct Args {
     /// one database, requests round-robin), or `all` (sqlite, postgres, postgres-2).
     #[arg(long, value_delimiter = ',', default_value = "sqlite")]
     setup: Vec<String>,
+    /// A setting for every server under test, `ADO_INGEST_KEY=value` (repeatable), e.g.
+    /// `ADO_INGEST_PUBLISH_LEDGER=true` to measure the opt-in ledger.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
     /// A PostgreSQL database to create (and drop) each run's database from.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres_admin_url: String,
@@ -142,6 +146,13 @@ struct ServerNumbers {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(bad) = args
+        .settings
+        .iter()
+        .find(|s| !s.starts_with("ADO_INGEST_") || !s.contains('='))
+    {
+        bail!("--set {bad:?}: expected ADO_INGEST_KEY=value");
+    }
     if args.requests == 0 || args.concurrency == 0 || args.seconds == 0 || args.rate <= 0.0 {
         bail!("--requests, --concurrency, --seconds and --rate must be positive");
     }
@@ -208,6 +219,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         mix.names.len(),
         binary.display()
     );
+    if !args.settings.is_empty() {
+        println!("server settings: {}", args.settings.join(" "));
+    }
     println!();
     let mut table = Vec::new();
     let one_replica = measured

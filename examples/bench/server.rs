@@ -80,6 +80,7 @@ impl ServerUnderTest {
         store: &StoreUnderTest,
         replica: &str,
         password: &str,
+        settings: &[String],
     ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("ado-ingest-bench-")
@@ -95,6 +96,11 @@ impl ServerUnderTest {
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("ADO_INGEST_") {
                 command.env_remove(key);
+            }
+        }
+        for setting in settings {
+            if let Some((key, value)) = setting.split_once('=') {
+                command.env(key, value);
             }
         }
         let child = command

@@ -15,16 +15,24 @@ const MIGRATION_LOCK: i64 = 0x0ad0_1a6e_5700_0001;
 
 /// Brings the database to [`SCHEMA_VERSION`]; refuses one whose version is newer.
 pub async fn migrate(client: &mut Client) -> Result<(), String> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS ado_ingest_schema (
-                 version BIGINT NOT NULL,
-                 file TEXT NOT NULL,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-             )",
-        )
+    // Under the lock too: two `CREATE TABLE IF NOT EXISTS` racing can both pass the check and one
+    // then fails on the catalog's unique index (replicas starting at the same moment).
+    let tx = client.transaction().await.map_err(|e| db_text(&e))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
-        .map_err(|e| format!("cannot create the schema version table: {e}"))?;
+        .map_err(|e| format!("cannot take the migration lock: {}", db_text(&e)))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS ado_ingest_schema (
+             version BIGINT NOT NULL,
+             file TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )
+    .await
+    .map_err(|e| format!("cannot create the schema version table: {}", db_text(&e)))?;
+    tx.commit()
+        .await
+        .map_err(|e| format!("cannot create the schema version table: {}", db_text(&e)))?;
     loop {
         let tx = client.transaction().await.map_err(|e| e.to_string())?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -51,8 +59,9 @@ pub async fn migrate(client: &mut Client) -> Result<(), String> {
         };
         tx.batch_execute(sql).await.map_err(|e| {
             format!(
-                "applying migration {file} (version {version} → {}): {e}",
-                version + 1
+                "applying migration {file} (version {version} → {}): {}",
+                version + 1,
+                db_text(&e)
             )
         })?;
         tx.execute(
@@ -65,5 +74,13 @@ pub async fn migrate(client: &mut Client) -> Result<(), String> {
             .await
             .map_err(|e| format!("committing migration {file}: {e}"))?;
         tracing::info!(file, version = version + 1, "store schema migrated");
+    }
+}
+
+/// The server's message of a database error (tokio-postgres' `Display` says only "db error").
+fn db_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{e}: {}", db.message()),
+        None => e.to_string(),
     }
 }

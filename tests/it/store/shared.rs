@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ado_ingest::store::InsertOutcome;
+use ado_ingest::store::{self, InsertOutcome};
 
 use super::backend::{Backend, Place, claimed_ids, event, events};
 use crate::support::wait_until;
@@ -154,4 +154,18 @@ async fn ownership_is_held_by_one_replica_and_freed_when_it_goes() {
     // SQLite: one process, which owns everything.
     let local = Place::new(Backend::Sqlite).await.open(10).await;
     assert!(!local.is_shared() && local.try_own("reconcile:contoso").await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_on_a_fresh_database_all_open_it() {
+    for _ in 0..3 {
+        let place = Place::new(Backend::Postgres).await;
+        let options = ["a", "b", "c", "d"].map(|name| place.options(100, name));
+        let opened = futures::future::join_all(options.iter().map(store::open_with)).await;
+        for result in opened {
+            if let Err(e) = result {
+                panic!("a replica could not open the fresh database: {e}");
+            }
+        }
+    }
 }
