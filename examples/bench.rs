@@ -270,6 +270,7 @@ async fn measure_setup(
             &store,
             &replica,
             &password,
+            &args.settings,
         ) {
             Ok(server) => servers.push(server),
             Err(e) => {
