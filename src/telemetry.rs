@@ -167,6 +167,12 @@ pub const METRICS: &[MetricInfo] = &[
         "Events the reconciler found, by organization, stream, type and outcome.",
     ),
     metric(
+        "ado_ingest_reconcile_gaps_total",
+        Counter,
+        Unit::Count,
+        "Auxiliary REST calls refused (403) or missing (404) in a pass, once per gap and pass, by organization and stream: what is not recovered is in the status.",
+    ),
+    metric(
         "ado_ingest_reconcile_last_run_timestamp_seconds",
         Gauge,
         Unit::Seconds,

@@ -113,6 +113,11 @@ impl JobRecord {
             t.duplicates_skipped += p.duplicates_skipped;
             t.errors += p.errors;
             t.done &= p.done;
+            for gap in &p.gaps {
+                if !t.gaps.contains(gap) {
+                    t.gaps.push(gap.clone());
+                }
+            }
         }
         t
     }

@@ -44,6 +44,18 @@ pub(crate) struct Ctx {
     pub hosted: bool,
     /// REST calls per route (shared by every pass of the organization).
     pub routes: Arc<RouteCounts>,
+    /// What streams could not read this pass (a refused auxiliary call), by stream: taken into
+    /// the stream's progress when its walk ends.
+    pub gaps: std::sync::Mutex<Vec<(&'static str, String)>>,
+}
+
+/// The status of a call Azure DevOps refused for this identity (403) or does not have (404): an
+/// auxiliary call a stream can do without, reporting the gap instead of failing.
+pub(crate) fn refused_status(e: &ReconcileError) -> Option<u16> {
+    match e {
+        ReconcileError::Ado(e) => e.status().filter(|s| matches!(s, 403 | 404)),
+        _ => None,
+    }
 }
 
 /// REST calls per route template (`wit/reporting/workitemrevisions`, `git/repositories/{id}/pushes/{id}`,
@@ -139,7 +151,25 @@ impl Ctx {
             concurrency: inner.org.max_concurrency.max(1),
             hosted,
             routes,
+            gaps: Default::default(),
         })
+    }
+
+    /// Records that `stream` could not use `route` (refused with `status`) and what that costs.
+    pub fn note_gap(&self, stream: &'static str, route: &str, status: u16, consequence: &str) {
+        let message = format!("{route} refused ({status}): {consequence}");
+        let mut gaps = self.gaps.lock().unwrap_or_else(|e| e.into_inner());
+        if !gaps.iter().any(|(s, m)| *s == stream && *m == message) {
+            gaps.push((stream, message));
+        }
+    }
+
+    /// The gaps `stream` noted, removed from the pass's list.
+    pub fn take_gaps(&self, stream: &str) -> Vec<String> {
+        let mut gaps = self.gaps.lock().unwrap_or_else(|e| e.into_inner());
+        let (mine, rest): (Vec<_>, Vec<_>) = gaps.drain(..).partition(|(s, _)| *s == stream);
+        *gaps = rest;
+        mine.into_iter().map(|(_, m)| m).collect()
     }
 
     /// The `resourceContainers` a hook for this collection (and project) carries.

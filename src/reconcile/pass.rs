@@ -177,6 +177,7 @@ async fn finish(
             st.last_success = Some(started);
         }
         st.last_error = snapshot.last_error.clone();
+        st.gaps = snapshot.gaps.clone();
         let t = &mut st.totals;
         t.pages += snapshot.pages;
         t.objects_seen += snapshot.objects_seen;

@@ -41,6 +41,10 @@ pub struct StreamProgress {
     pub done: bool,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// What the stream could not read (an auxiliary call refused or missing) and what is not
+    /// recovered because of it; everything else was still reconciled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<String>,
 }
 
 /// Progress of a whole job, per stream.

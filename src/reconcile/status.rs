@@ -66,6 +66,10 @@ pub struct StreamStatus {
     /// How far behind the stream may be: seconds from `last_success` to now (by `status()`).
     pub lag_seconds: Option<f64>,
     pub last_error: Option<String>,
+    /// What the last pass could not read and does not recover (a refused or missing auxiliary
+    /// call), e.g. "wit/recyclebin refused (403): deletions and restores are not recovered".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<String>,
     /// Totals over every pass since the process started.
     pub totals: StreamProgress,
 }

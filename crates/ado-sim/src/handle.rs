@@ -88,6 +88,20 @@ impl Simulator {
             .collect()
     }
 
+    /// Refuses every request to `route` (and below it) with `status` (403: the identity lacks the
+    /// permission, as a Reader for the recycle bin; 404: an older Server without the API).
+    pub fn refuse_route(&self, route: &str, status: u16) {
+        let route = route.trim_matches('/').to_ascii_lowercase();
+        let mut controls = self.shared.controls();
+        controls.refused_routes.retain(|(r, _)| *r != route);
+        controls.refused_routes.push((route, status));
+    }
+
+    /// Serves every route again.
+    pub fn clear_refusals(&self) {
+        self.shared.controls().refused_routes.clear();
+    }
+
     /// The PAT REST requests must present.
     pub fn pat(&self) -> String {
         self.shared.controls().pat.clone()

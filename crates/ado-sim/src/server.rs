@@ -71,6 +71,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
             time_scale: config.time_scale,
             request_timeout: config.request_timeout,
             rest_faults: Default::default(),
+            refused_routes: Vec::new(),
             rest_rng: SimRng::derive(config.seed, "rest-faults"),
         }),
         limiter: Mutex::new(limiter),

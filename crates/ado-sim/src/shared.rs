@@ -32,6 +32,10 @@ pub struct Controls {
     /// Per-POST timeout of hook deliveries (Azure DevOps: about 30 s). Not scaled.
     pub request_timeout: Duration,
     pub rest_faults: RestFaults,
+    /// Routes refused for the identity, as for a Reader without a permission (403) or on an older
+    /// Server without the API (404): a route prefix (lowercased segments after `_apis`, e.g.
+    /// `wit/recyclebin`) and the status.
+    pub refused_routes: Vec<(String, u16)>,
     /// Decides injected REST failures.
     pub rest_rng: super::ids::SimRng,
 }

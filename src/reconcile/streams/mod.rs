@@ -20,12 +20,28 @@ pub(crate) async fn walk(
     w: &mut Walk<'_>,
     wi_cache: &workitems::RevisionCache,
 ) -> Result<(), ReconcileError> {
-    match stream {
+    let result = match stream {
         Stream::WorkItems => workitems::walk(w, wi_cache).await,
         Stream::Git => git::walk(w).await,
         Stream::PullRequests => pulls::walk(w).await,
         Stream::Builds => builds::walk(w).await,
         Stream::Tfvc => tfvc::walk(w).await,
+    };
+    report_gaps(w);
+    result
+}
+
+/// Moves the gaps the walk noted into its progress: one warning line and one metric increment
+/// per gap and pass, so a refused permission is visible without flooding the log.
+fn report_gaps(w: &mut Walk<'_>) {
+    for gap in w.ctx.take_gaps(w.stream) {
+        tracing::warn!(org = %w.ctx.org, stream = w.stream, "{gap}");
+        metrics::counter!("ado_ingest_reconcile_gaps_total",
+            "org" => w.ctx.org.clone(), "stream" => w.stream)
+        .increment(1);
+        if !w.progress.gaps.contains(&gap) {
+            w.progress.gaps.push(gap);
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! replay of failed deliveries, Server collections, windows, subscription repair and sync.
 
 mod coverage;
+mod degrade;
 mod limits;
 mod paging;
 mod replay;

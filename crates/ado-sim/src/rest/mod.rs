@@ -169,11 +169,14 @@ async fn handle(
         .map(|s| s.to_ascii_lowercase())
         .collect::<Vec<_>>()
         .join("/");
-    shared.count_call(org, route);
+    shared.count_call(org, route.clone());
     let extra = match gate::admit(&shared, &headers).await {
         Ok(extra) => extra,
         Err(resp) => return resp,
     };
+    if let Some(refusal) = refused(&shared, &route) {
+        return refusal.into_response();
+    }
     let query: BTreeMap<String, String> = query
         .into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
@@ -197,6 +200,29 @@ async fn handle(
     };
     add_headers(&mut resp, &extra);
     resp
+}
+
+/// The refusal configured for `route`, in Azure DevOps' shapes: 403 as for an identity lacking the
+/// permission, 404 as on a Server version without the API.
+fn refused(shared: &Shared, route: &str) -> Option<ApiError> {
+    let status = shared
+        .controls()
+        .refused_routes
+        .iter()
+        .find(|(prefix, _)| route == prefix || route.starts_with(&format!("{prefix}/")))
+        .map(|(_, status)| *status)?;
+    Some(match status {
+        404 => ApiError::not_found(format!(
+            "VS402371: The resource cannot be found: the API {route} is not available on this server."
+        )),
+        other => ApiError::new(
+            StatusCode::from_u16(other).unwrap_or(StatusCode::FORBIDDEN),
+            "UnauthorizedRequestException",
+            format!(
+                "TF400813: The user is not authorized to access this resource ({route}): the identity lacks the permission."
+            ),
+        ),
+    })
 }
 
 pub(crate) fn add_headers(resp: &mut Response, headers: &[(&'static str, String)]) {

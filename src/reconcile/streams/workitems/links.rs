@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::super::super::ReconcileError;
-use super::super::super::ctx::{Ctx, seg, values};
+use super::super::super::ctx::{Ctx, refused_status, seg, values};
 use super::super::super::walk::Mode;
 use super::super::{query_time, time_of};
 use super::{RevisionCache, fetch_updates, items_batch, with_revision};
@@ -376,9 +376,26 @@ async fn in_recycle_bin(ctx: &Ctx, ids: &[i64]) -> Result<Vec<i64>, ReconcileErr
     }
     let mut out = Vec::new();
     for p in &ctx.projects {
-        let resp = ctx
+        let resp = match ctx
             .get(&format!("{}/_apis/wit/recyclebin", seg(&p.id)))
-            .await?;
+            .await
+        {
+            Ok(resp) => resp,
+            // Without the bin an unreadable item cannot be told deleted from destroyed: it is
+            // taken as destroyed (no deletion published), and the gap is reported.
+            Err(e) => match refused_status(&e) {
+                Some(status) => {
+                    ctx.note_gap(
+                        "workitems",
+                        "wit/recyclebin",
+                        status,
+                        "deletions and restores are not recovered",
+                    );
+                    continue;
+                }
+                None => return Err(e),
+            },
+        };
         out.extend(
             values(&resp)
                 .iter()

@@ -13,7 +13,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use super::super::super::ReconcileError;
-use super::super::super::ctx::{Ctx, seg, values};
+use super::super::super::ctx::{Ctx, refused_status, seg, values};
 use super::super::super::walk::{Mode, Walk};
 use super::{Binned, Cursor, RevisionCache};
 use crate::normalize::NormalizedEvent;
@@ -25,11 +25,28 @@ pub(super) struct Look {
     binned: BTreeSet<i64>,
 }
 
+/// Projects whose bin cannot be read (403 for an identity without the permission, 404 on a Server
+/// without the API) get no look: their deletions and restores are reported as a gap, and the
+/// revisions of every project are still reconciled.
 pub(super) async fn look(ctx: &Ctx) -> Result<Vec<Look>, ReconcileError> {
     let mut looks = Vec::new();
     for project in &ctx.projects {
         let path = format!("{}/_apis/wit/recyclebin", seg(&project.id));
-        let resp = ctx.get(&path).await?;
+        let resp = match ctx.get(&path).await {
+            Ok(resp) => resp,
+            Err(e) => match refused_status(&e) {
+                Some(status) => {
+                    ctx.note_gap(
+                        "workitems",
+                        "wit/recyclebin",
+                        status,
+                        "deletions and restores are not recovered",
+                    );
+                    continue;
+                }
+                None => return Err(e),
+            },
+        };
         let binned = values(&resp)
             .iter()
             .filter_map(|v| v.get("id").and_then(as_int))
