@@ -47,6 +47,8 @@ pub(crate) struct Ctx {
     /// What streams could not read this pass (a refused auxiliary call), by stream: taken into
     /// the stream's progress when its walk ends.
     pub gaps: std::sync::Mutex<Vec<(&'static str, String)>>,
+    /// `workitemsbatch` was refused this pass: items are read with the list API instead.
+    pub batch_refused: std::sync::atomic::AtomicBool,
 }
 
 /// The status of a call Azure DevOps refused for this identity (403) or does not have (404): an
@@ -152,6 +154,7 @@ impl Ctx {
             hosted,
             routes,
             gaps: Default::default(),
+            batch_refused: Default::default(),
         })
     }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::super::ReconcileError;
-use super::super::ctx::{Ctx, ReadAhead, seg, values};
+use super::super::ctx::{Ctx, ReadAhead, refused_status, seg, values};
 use super::super::walk::{Mode, Walk};
 use super::query_time;
 use crate::normalize::NormalizedEvent;
@@ -386,10 +386,51 @@ pub(super) async fn items_batch(
         if let Some(t) = as_of {
             body["asOf"] = json!(crate::normalize::time::format_time(&t));
         }
-        let resp = ctx.post("_apis/wit/workitemsbatch", &body).await?;
+        let resp = if ctx.batch_refused.load(std::sync::atomic::Ordering::Relaxed) {
+            items_list(ctx, chunk, as_of).await?
+        } else {
+            match ctx.post("_apis/wit/workitemsbatch", &body).await {
+                Ok(resp) => resp,
+                Err(e) => match refused_status(&e) {
+                    // Refused (403) or missing (404, an older Server): the list API gives the same
+                    // items, fields and `asOf` in one GET per 200 ids, so nothing is lost.
+                    Some(status) => {
+                        tracing::warn!(org = %ctx.org, status,
+                            "wit/workitemsbatch refused; reading items with GET wit/workitems?ids= instead");
+                        ctx.batch_refused
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
+                        items_list(ctx, chunk, as_of).await?
+                    }
+                    None => return Err(e),
+                },
+            }
+        };
         out.extend(values(&resp).iter().filter(|v| v.is_object()).cloned());
     }
     Ok(out)
+}
+
+/// `GET wit/workitems?ids=` (Work Items - List, on every Server version): the fallback of
+/// `workitemsbatch`, same answer shape.
+async fn items_list(
+    ctx: &Ctx,
+    ids: &[i64],
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<crate::ado::RestResponse, ReconcileError> {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let fields: Vec<String> = requested_fields().iter().map(|f| f.to_string()).collect();
+    let mut path = format!(
+        "_apis/wit/workitems?ids={}&fields={}&errorPolicy=omit",
+        ids.join(","),
+        fields.join(",")
+    );
+    if let Some(t) = as_of {
+        path.push_str(&format!(
+            "&asOf={}",
+            seg(&crate::normalize::time::format_time(&t))
+        ));
+    }
+    ctx.get(&path).await
 }
 
 /// `workitems/{id}/updates` of each item (all pages), concurrently; items that no longer exist

@@ -62,3 +62,86 @@ async fn a_refused_recycle_bin_leaves_a_reported_gap_and_every_revision_publishe
         sim.shutdown().await;
     }
 }
+
+/// The work-item ids a backfill of everything publishes, with or without `workitemsbatch`.
+async fn backfilled_work_items(
+    sim: &ado_sim::Simulator,
+    since: chrono::DateTime<chrono::Utc>,
+) -> BTreeSet<String> {
+    use ado_ingest::reconcile::{BackfillSpec, JobProgress};
+    let bench = Bench::new(org_config(sim, "contoso"), 20).await;
+    let spec = BackfillSpec {
+        organization: "contoso".into(),
+        projects: Vec::new(),
+        streams: vec![Stream::WorkItems],
+        since,
+        until: None,
+    };
+    let job = bench
+        .reconciler
+        .backfill(
+            &spec,
+            |_| {},
+            JobProgress::new(),
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    let wi = &job[&Stream::WorkItems];
+    assert!(wi.done && wi.errors == 0, "{wi:?}");
+    assert!(
+        wi.gaps.is_empty(),
+        "nothing is lost, so no gap: {:?}",
+        wi.gaps
+    );
+    bench
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|(_, body)| {
+            body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("workitem."))
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_workitemsbatch_the_list_api_gives_the_same_events() {
+    let sim = start_sim(fast_sim(63)).await;
+    sim.generate(&ActivitySpec::new(200)).unwrap();
+    // A window from the middle of the history: items edited in it existed before it, and the
+    // window reads them as of its start.
+    let mut times: Vec<_> = sim.truth().iter().map(|t| t.time).collect();
+    times.sort();
+    let since = times[times.len() / 2];
+    let with_batch = backfilled_work_items(&sim, since).await;
+    let batch_calls = sim.rest_calls("contoso").get("wit/workitemsbatch").copied();
+    assert!(
+        batch_calls.unwrap_or(0) > 0,
+        "the window reads items as of its start"
+    );
+
+    sim.refuse_route("wit/workitemsbatch", 404);
+    let before = sim
+        .rest_calls("contoso")
+        .get("wit/workitems")
+        .copied()
+        .unwrap_or(0);
+    let without_batch = backfilled_work_items(&sim, since).await;
+    let list_calls = sim
+        .rest_calls("contoso")
+        .get("wit/workitems")
+        .copied()
+        .unwrap_or(0)
+        - before;
+    assert!(list_calls > 0, "the list API was used instead");
+    assert!(
+        with_batch.len() > 20,
+        "{} work-item events",
+        with_batch.len()
+    );
+    assert_eq!(with_batch, without_batch, "the same events either way");
+    sim.shutdown().await;
+}
