@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ReconcileError;
-use super::ctx::Ctx;
+use super::ctx::{Ctx, refused_status};
 use super::walk::Walk;
 use crate::normalize::time::{format_time, parse_time};
 use crate::normalize::{NormalizeOptions, Origin, normalize_hook, parse_envelope};
@@ -31,7 +31,24 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
     let started = Utc::now();
     let overlap = chrono::Duration::from_std(w.ctx.config.overlap).unwrap_or_default();
     // Notifications still pending may fail later: the next look starts at the oldest of them.
-    let pending = query(w.ctx, None, "pending", cursor.since, false).await?;
+    let pending = match query(w.ctx, None, "pending", cursor.since, false).await {
+        Ok(pending) => pending,
+        // The notification history needs a permission a Reader does not have: without it the
+        // failed deliveries are not replayed, and the other streams are not concerned.
+        Err(e) => match refused_status(&e) {
+            Some(status) => {
+                w.ctx.note_gap(
+                    w.stream,
+                    "hooks/notificationsquery",
+                    status,
+                    "failed hook deliveries are not replayed",
+                );
+                super::streams::report_gaps(w);
+                return Ok(());
+            }
+            None => return Err(e),
+        },
+    };
     let oldest_pending = pending
         .iter()
         .filter_map(|n| parse_time(n.get("createdDate").and_then(Value::as_str)))

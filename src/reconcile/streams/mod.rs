@@ -33,7 +33,7 @@ pub(crate) async fn walk(
 
 /// Moves the gaps the walk noted into its progress: one warning line and one metric increment
 /// per gap and pass, so a refused permission is visible without flooding the log.
-fn report_gaps(w: &mut Walk<'_>) {
+pub(crate) fn report_gaps(w: &mut Walk<'_>) {
     for gap in w.ctx.take_gaps(w.stream) {
         tracing::warn!(org = %w.ctx.org, stream = w.stream, "{gap}");
         metrics::counter!("ado_ingest_reconcile_gaps_total",

@@ -145,3 +145,31 @@ async fn without_workitemsbatch_the_list_api_gives_the_same_events() {
     assert_eq!(with_batch, without_batch, "the same events either way");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_notification_history_is_a_gap_not_a_failure() {
+    let sim = start_sim(fast_sim(64)).await;
+    sim.generate(&ActivitySpec::new(60)).unwrap();
+    sim.refuse_route("hooks/notificationsquery", 403);
+    let bench = Bench::new(org_config(&sim, "contoso"), 20).await;
+    let progress = bench.reconciler.run_once().await.unwrap();
+    for (stream, p) in &progress {
+        assert_eq!(p.errors, 0, "{stream}: {:?}", p.last_error);
+        assert!(p.gaps.is_empty(), "{stream}: {:?}", p.gaps);
+    }
+    let status = bench.reconciler.status();
+    let replay = &status.streams["notifications"];
+    assert!(replay.last_error.is_none(), "{replay:?}");
+    assert_eq!(
+        replay.gaps,
+        vec![
+            "hooks/notificationsquery refused (403): failed hook deliveries are not replayed"
+                .to_string()
+        ]
+    );
+    assert!(
+        !bench.outbox().await.is_empty(),
+        "the streams were reconciled"
+    );
+    sim.shutdown().await;
+}
