@@ -319,14 +319,23 @@ async fn a_backfill_started_on_one_replica_finishes_on_the_other() {
         "resumed, not restarted: {done:#}"
     );
 
+    // The runner was SIGKILLed: what its publisher had sent but not seen confirmed is sent again
+    // by the other replica, once, and never more than one confirm window of it.
     let mut published: BTreeSet<String> = BTreeSet::new();
+    let mut twice: BTreeMap<String, usize> = BTreeMap::new();
     for (_, body) in tap
         .drain(Duration::from_secs(3), Duration::from_secs(90))
         .await
     {
         let id = body["id"].as_str().unwrap().to_string();
-        assert!(published.insert(id.clone()), "{id} published twice");
+        if !published.insert(id.clone()) {
+            *twice.entry(id).or_default() += 1;
+        }
     }
+    assert!(
+        twice.values().all(|n| *n == 1) && twice.len() <= CONFIRM_WINDOW,
+        "more duplicates than one crash allows: {twice:?}"
+    );
     let truth = expected(&sim.truth());
     let known: BTreeSet<&str> = truth.iter().map(|e| e.id.as_str()).collect();
     assert!(
@@ -340,8 +349,9 @@ async fn a_backfill_started_on_one_replica_finishes_on_the_other() {
         .collect();
     assert!(missing.is_empty(), "never published: {missing:?}");
     println!(
-        "backfill across a SIGKILL: {} events published, job totals {}, runs {}",
+        "backfill across a SIGKILL: {} events published ({} twice), job totals {}, runs {}",
         published.len(),
+        twice.len(),
         done["totals"],
         done["runs"]
     );
