@@ -103,6 +103,11 @@ impl PostgresStore {
             stop: CancellationToken::new(),
         };
         store.count_depth().await?;
+        // Held before the first claim: without a live lease row this replica's claims would look
+        // abandoned to the others.
+        renew_lease(&**store.client().await?, &store.replica, store.lease)
+            .await
+            .map_err(backend)?;
         tokio::spawn(renew_leases(
             pool,
             store.replica.clone(),
@@ -146,16 +151,12 @@ impl PostgresStore {
         *self.depth_counted.lock().await = Some(Instant::now());
         Ok(n)
     }
-
-    fn lease_until(&self, now: i64) -> i64 {
-        now.saturating_add(i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX))
-    }
 }
 
 /// Keeps this replica's claims alive: a replica that stops renewing (it died) loses them after
-/// one lease, and the others' publishers take its rows.
+/// one lease, and the others' publishers take its rows. One row per replica, so renewing never
+/// locks outbox rows a claim is looking at.
 async fn renew_leases(pool: Pool, replica: String, lease: Duration, stop: CancellationToken) {
-    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     let mut tick = tokio::time::interval(lease / 3);
     loop {
         tokio::select! {
@@ -165,16 +166,26 @@ async fn renew_leases(pool: Pool, replica: String, lease: Duration, stop: Cancel
         let Ok(client) = pool.get().await else {
             continue;
         };
-        let renewed = client
-            .execute(
-                "UPDATE outbox SET lease_until_ms = $2 WHERE claimed_by = $1",
-                &[&replica, &(now_ms() + lease_ms)],
-            )
-            .await;
-        if let Err(error) = renewed {
+        if let Err(error) = renew_lease(&**client, &replica, lease).await {
             tracing::warn!(%error, "cannot renew the outbox claims; other replicas may take them over");
         }
     }
+}
+
+async fn renew_lease(
+    client: &tokio_postgres::Client,
+    replica: &str,
+    lease: Duration,
+) -> Result<(), tokio_postgres::Error> {
+    let until = now_ms().saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+    client
+        .execute(
+            "INSERT INTO replica_leases (replica, lease_until_ms) VALUES ($1, $2)
+             ON CONFLICT (replica) DO UPDATE SET lease_until_ms = EXCLUDED.lease_until_ms",
+            &[&replica, &until],
+        )
+        .await
+        .map(drop)
 }
 
 #[async_trait]
@@ -214,12 +225,14 @@ impl Store for PostgresStore {
         // replica has in flight are settled through `in_flight`, not published blindly.
         let statement = client
             .prepare_cached(
-                "UPDATE outbox o SET claimed_by = $1, lease_until_ms = $3
+                "UPDATE outbox o SET claimed_by = $1
                  FROM (SELECT seq FROM outbox
                        WHERE next_attempt_at_ms <= $2
-                         AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until_ms < $2)
+                         AND (claimed_by IS NULL OR claimed_by = $1 OR NOT EXISTS (
+                               SELECT 1 FROM replica_leases l
+                               WHERE l.replica = outbox.claimed_by AND l.lease_until_ms >= $2))
                          AND (sent_at_ms IS NULL OR claimed_by = $1)
-                       ORDER BY next_attempt_at_ms, seq LIMIT $4
+                       ORDER BY next_attempt_at_ms, seq LIMIT $3
                        FOR UPDATE SKIP LOCKED) c
                  WHERE o.seq = c.seq
                  RETURNING o.seq, o.id, o.event_type, o.routing_key, o.time_ms, o.body, o.attempts,
@@ -228,10 +241,7 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         let rows = client
-            .query(
-                &statement,
-                &[&self.replica, &now, &self.lease_until(now), &limit],
-            )
+            .query(&statement, &[&self.replica, &now, &limit])
             .await
             .map_err(backend)?;
         let mut claimed: Vec<(i64, PendingMessage)> = rows
@@ -289,10 +299,12 @@ impl Store for PostgresStore {
         // exactly one replica settles each.
         let statement = client
             .prepare_cached(
-                "UPDATE outbox o SET claimed_by = $1, lease_until_ms = $3
+                "UPDATE outbox o SET claimed_by = $1
                  FROM (SELECT seq FROM outbox
                        WHERE sent_at_ms IS NOT NULL
-                         AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until_ms < $2)
+                         AND (claimed_by IS NULL OR claimed_by = $1 OR NOT EXISTS (
+                               SELECT 1 FROM replica_leases l
+                               WHERE l.replica = outbox.claimed_by AND l.lease_until_ms >= $2))
                        FOR UPDATE SKIP LOCKED) c
                  WHERE o.seq = c.seq
                  RETURNING o.seq, o.id, o.send_id, o.sent_at_ms",
@@ -300,7 +312,7 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         let rows = client
-            .query(&statement, &[&self.replica, &now, &self.lease_until(now)])
+            .query(&statement, &[&self.replica, &now])
             .await
             .map_err(backend)?;
         let mut found: Vec<InFlightMessage> = rows
@@ -335,7 +347,7 @@ impl Store for PostgresStore {
         // Refused: forgotten as a send and released, so any replica may retry it.
         self.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at_ms = $2,
-                 sent_at_ms = NULL, send_id = NULL, claimed_by = NULL, lease_until_ms = NULL
+                 sent_at_ms = NULL, send_id = NULL, claimed_by = NULL
              WHERE seq = ANY($1)",
             &[&seqs, &retry_at(retry_after)],
         )

@@ -5,7 +5,13 @@
 use tokio_postgres::Client;
 
 /// The migration files, in order: file `i` brings a database from version `i` to `i + 1`.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init.sql", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("migrations/0001_init.sql")),
+    (
+        "0002_replica_leases.sql",
+        include_str!("migrations/0002_replica_leases.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
