@@ -1,10 +1,11 @@
 //! Backfill benchmark (a command, not a test): a simulated organization with ≥ 100,000 work-item
-//! revisions and ≥ 10,000 pushes (generated in a child process, so the numbers below are the
+//! revisions, ≥ 10,000 pushes and ≥ 1,000 classic release deployments (with the YAML runs and
+//! approvals the same builds activity makes) (generated in a child process, so the numbers below are the
 //! reconciler's own), then a manual backfill of each stream into a fresh SQLite store, printing
 //! objects/s, REST calls per 1,000 objects (and per route) and the peak RSS.
 //!
 //! `cargo run --release --example backfill_bench -- [--revisions 100000] [--pushes 10000]
-//! [--page-size 1000] [--concurrency 8]`
+//! [--deployments 1000] [--page-size 1000] [--concurrency 8]`
 //!
 //! Targets: ≤ 5 REST calls per 1,000 work-item revisions, ≥ 10,000 revisions/s.
 
@@ -39,6 +40,9 @@ struct Args {
     /// Git pushes to generate (at least).
     #[arg(long, default_value_t = 10_000)]
     pushes: usize,
+    /// Classic release deployments to generate (at least), by builds activity.
+    #[arg(long, default_value_t = 1000)]
+    deployments: usize,
     /// `reconcile.page_size` (`$top` / `$maxPageSize`).
     #[arg(long, default_value_t = 1000)]
     page_size: u32,
@@ -58,6 +62,8 @@ struct Generated {
     pat: String,
     revisions: usize,
     pushes: usize,
+    deployments: usize,
+    approvals: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -111,8 +117,30 @@ async fn sim_child(args: Args) -> anyhow::Result<()> {
             org: None,
         })?;
     };
+    let builds = ActivityMix::only("builds").context("mix")?;
+    let changes = |ty: &str| {
+        sim.truth_summary()
+            .get(ty)
+            .map_or(0, |s| s.changes as usize)
+    };
+    let deployments = loop {
+        let n = changes("release.deployment.completed");
+        if n >= args.deployments {
+            break n;
+        }
+        sim.generate(&ActivitySpec {
+            actions: ((args.deployments - n) * 12).max(500),
+            mix: builds,
+            org: None,
+        })?;
+    };
+    let approvals = changes("pipeline.approval.pending");
     let org = sim.orgs().into_iter().next().context("no org")?;
-    println!("READY {} {} {revisions} {pushes}", org.base_url, sim.pat());
+    println!(
+        "READY {} {} {revisions} {pushes} {deployments} {approvals}",
+        org.base_url,
+        sim.pat()
+    );
     // Serve until the parent closes our stdin.
     tokio::task::spawn_blocking(|| {
         let mut line = String::new();
@@ -153,10 +181,12 @@ async fn parent(args: Args) -> anyhow::Result<()> {
     .await??;
     let generated = parse_ready(&line)?;
     eprintln!(
-        "simulator ready in {:.1} s: {} revisions, {} pushes",
+        "simulator ready in {:.1} s: {} revisions, {} pushes, {} deployments, {} approvals",
         started.elapsed().as_secs_f64(),
         generated.revisions,
-        generated.pushes
+        generated.pushes,
+        generated.deployments,
+        generated.approvals
     );
 
     let dir = tempfile::tempdir()?;
@@ -177,6 +207,8 @@ async fn parent(args: Args) -> anyhow::Result<()> {
 
     let wit = backfill(&reconciler, Stream::WorkItems).await?;
     let git = backfill(&reconciler, Stream::Git).await?;
+    let releases = backfill(&reconciler, Stream::Releases).await?;
+    let approvals = backfill(&reconciler, Stream::Approvals).await?;
     let peak_rss = peak_rss()?;
     drop(child.stdin.take());
     let _ = child.wait();
@@ -193,6 +225,8 @@ async fn parent(args: Args) -> anyhow::Result<()> {
     for (name, objects, run) in [
         ("workitems", generated.revisions, &wit),
         ("git pushes", generated.pushes, &git),
+        ("releases", generated.deployments, &releases),
+        ("approvals", generated.approvals, &approvals),
     ] {
         let secs = run.elapsed.as_secs_f64();
         println!(
@@ -210,9 +244,15 @@ async fn parent(args: Args) -> anyhow::Result<()> {
     for (route, n) in &wit.routes {
         println!("  {n:>8}  {route}");
     }
-    println!("REST calls by route (git):");
-    for (route, n) in &git.routes {
-        println!("  {n:>8}  {route}");
+    for (name, run) in [
+        ("git", &git),
+        ("releases", &releases),
+        ("approvals", &approvals),
+    ] {
+        println!("REST calls by route ({name}):");
+        for (route, n) in &run.routes {
+            println!("  {n:>8}  {route}");
+        }
     }
     let paging = wit
         .routes
@@ -291,11 +331,13 @@ async fn backfill(r: &Reconciler, stream: Stream) -> anyhow::Result<RunStats> {
 fn parse_ready(line: &str) -> anyhow::Result<Generated> {
     let parts: Vec<&str> = line.split_whitespace().collect();
     match parts.as_slice() {
-        ["READY", url, pat, revisions, pushes] => Ok(Generated {
+        ["READY", url, pat, revisions, pushes, deployments, approvals] => Ok(Generated {
             base_url: url.to_string(),
             pat: pat.to_string(),
             revisions: revisions.parse()?,
             pushes: pushes.parse()?,
+            deployments: deployments.parse()?,
+            approvals: approvals.parse()?,
         }),
         _ => bail!("the simulator process said {line:?}"),
     }

@@ -27,6 +27,8 @@ pub struct OrgClient {
 pub(super) struct Inner {
     pub(super) name: String,
     pub(super) base: Url,
+    /// Release Management's base URL (`vsrm.` on Services, `base` on a Server).
+    pub(super) release_base: Url,
     pub(super) credential: Arc<dyn Credential>,
     pub(super) http: reqwest::Client,
     pub(super) options: ClientOptions,
@@ -88,6 +90,7 @@ impl OrgClient {
                 throttle: Throttle::new(name.clone(), policy),
                 permits: Semaphore::new(options.max_concurrency.max(1)),
                 name,
+                release_base: super::release_host::release_base(&base),
                 base,
                 credential,
                 http,
@@ -100,6 +103,12 @@ impl OrgClient {
     /// The organization's name (logs, metrics, watermarks).
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// The Release Management base URL, ending in `/`: requests under it carry the credential
+    /// too (the organization's own `vsrm.` host).
+    pub fn release_base_url(&self) -> &Url {
+        &self.inner.release_base
     }
 
     /// The base URL, always ending in `/`.
@@ -249,8 +258,9 @@ impl OrgClient {
             base.join(path.trim_start_matches('/'))
         }
         .map_err(|e| invalid(format!("cannot build a URL from {path:?}: {e}")))?;
-        let same_origin = joined.origin() == base.origin();
-        if !same_origin || !joined.path().starts_with(base.path()) {
+        let under =
+            |root: &Url| joined.origin() == root.origin() && joined.path().starts_with(root.path());
+        if !under(base) && !under(&self.inner.release_base) {
             return Err(invalid(format!(
                 "refusing to send the credential to {} (outside {base})",
                 joined.origin().ascii_serialization()

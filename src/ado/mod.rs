@@ -8,6 +8,7 @@ mod credential;
 mod error;
 pub use ado_events as events;
 mod options;
+pub mod release_host;
 mod throttle;
 mod version;
 

@@ -63,15 +63,21 @@ pub enum Stream {
     Git,
     PullRequests,
     Builds,
+    /// YAML pipeline approvals, found through the runs' timelines.
+    Approvals,
+    /// Classic Release Management deployments.
+    Releases,
     WorkItems,
     Tfvc,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 5] = [
+    pub const ALL: [Stream; 7] = [
         Stream::Git,
         Stream::PullRequests,
         Stream::Builds,
+        Stream::Approvals,
+        Stream::Releases,
         Stream::WorkItems,
         Stream::Tfvc,
     ];
@@ -87,6 +93,8 @@ impl Stream {
             Stream::Git => "git",
             Stream::PullRequests => "pullrequests",
             Stream::Builds => "builds",
+            Stream::Approvals => "approvals",
+            Stream::Releases => "releases",
             Stream::WorkItems => "workitems",
             Stream::Tfvc => "tfvc",
         }

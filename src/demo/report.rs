@@ -165,9 +165,13 @@ impl DemoReport {
         if missing > 0 && self.deliveries.dropped_by_fault > 0 {
             let _ = writeln!(
                 out,
-                "{missing} changes are missing: their hooks were dropped and the Azure DevOps REST API keeps no \
-                 trace of them (intermediate pull-request states, pipeline approvals, release deployments)."
+                "{missing} changes are missing: their hooks were dropped and the REST API did not show them."
             );
+            for (ty, r) in self.rows.iter().filter(|(_, r)| r.missing > 0) {
+                let why = crate::reconcile::hook_only::reason(ty)
+                    .unwrap_or("REST shows these: a reconciler defect, please report it");
+                let _ = writeln!(out, "  {ty} ({}): {why}", r.missing);
+            }
         }
         let _ = writeln!(
             out,

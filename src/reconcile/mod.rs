@@ -38,12 +38,16 @@
 //! no trace); `git.pullrequest.updated` (the closing state always — `closedBy` is not in REST — and
 //! an active PR's new state when only reviewers/votes/draft changed between two looks);
 //! `git.pullrequest.merge_attempted` (the last attempt, when the source commit or merge status changed
-//! between two looks). Not at all: intermediate PR states (the fingerprint holds `mergeStatus`, whose
-//! history REST does not keep, and the `queued` state a source push raises is never visible),
-//! pipeline approvals and classic release deployments (no stream). Whatever hook Azure DevOps gave up
+//! between two looks). `pipeline.approval.pending` / `.completed` (the approvals stream: timeline
+//! `Checkpoint.Approval` records → `pipelines/approvals?$expand=steps`) and
+//! `release.deployment.started` / `.completed` (the releases stream: `release/deployments` on the
+//! release host) exactly. Not at all: intermediate PR states (the fingerprint holds `mergeStatus`,
+//! whose history REST does not keep, and the `queued` state a source push raises is never
+//! visible). Whatever hook Azure DevOps gave up
 //! on is still replayed from `notificationsquery`, whatever its type.
 
 mod ctx;
+pub mod hook_only;
 mod pass;
 mod registry;
 mod replay;

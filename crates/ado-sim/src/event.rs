@@ -12,9 +12,9 @@ use super::clock::ts_ticks;
 
 pub use ado_events::{EVENT_KINDS, EventKind, event_kind};
 
-/// Catalog event types the simulator accepts subscriptions for but never raises: it models classic
-/// releases by their completed deployments only.
-pub const NOT_RAISED: &[&str] = &["ms.vss-release.deployment-started-event"];
+/// Catalog event types the simulator accepts subscriptions for but never raises (none: every
+/// catalog type is raised by some activity).
+pub const NOT_RAISED: &[&str] = &[];
 
 /// `{text, html, markdown}` of a message.
 #[derive(Debug, Clone, Default)]

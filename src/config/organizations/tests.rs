@@ -150,9 +150,9 @@ max_concurrency = 0
             r#"[[organizations]]
 url = "https://dev.azure.com/a"
 pat = "p"
-streams = ["git", "releases"]
+streams = ["git", "deployments"]
 "#,
-            "releases",
+            "deployments",
         ),
         (
             r#"[[organizations]]

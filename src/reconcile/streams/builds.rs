@@ -18,13 +18,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::super::ReconcileError;
-use super::super::ctx::{Ctx, Project, seg, values};
+use super::super::ctx::{Ctx, Project, refused_status, seg, values};
 use super::super::walk::{Mode, Walk};
 use super::{query_time, time_of};
 use crate::normalize::NormalizedEvent;
 use crate::normalize::extract::{ZERO_GUID, as_int, str_at};
 
+mod approvals;
 mod pipeline;
+
+/// What a walk over the builds derives: the builds stream's build and pipeline state events, or
+/// the approvals stream's approval events (same listing, its own watermark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Derive {
+    Builds,
+    Approvals,
+}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Cursor {
@@ -42,7 +51,7 @@ struct ProjectPos {
     done: bool,
 }
 
-pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
+pub(crate) async fn walk(w: &mut Walk<'_>, derive: Derive) -> Result<(), ReconcileError> {
     let mut cursor: Cursor = w.load_cursor().await?;
     let projects = w.ctx.projects.clone();
     for project in &projects {
@@ -54,16 +63,29 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
         if pos.done {
             continue;
         }
-        let yaml = yaml_definitions(w.ctx, project).await?;
-        completed(w, &mut cursor, &mut pos, project, &yaml).await?;
-        running(w, &cursor, project, &yaml).await?;
+        let yaml = yaml_definitions(w.ctx, w.stream, project, derive).await?;
+        // Approvals exist on YAML runs only.
+        if derive == Derive::Approvals && yaml.is_empty() {
+            pos.done = matches!(w.mode, Mode::Window { .. });
+            cursor.projects.insert(project.id.clone(), pos);
+            w.commit(Vec::new(), 0, &cursor).await?;
+            continue;
+        }
+        completed(w, &mut cursor, &mut pos, project, &yaml, derive).await?;
+        running(w, &cursor, project, &yaml, derive).await?;
     }
     Ok(())
 }
 
-/// Ids of the project's YAML pipelines (`process.type == 2`). A server without the definitions
-/// route is treated as having classic builds only, which raise no pipelines events.
-async fn yaml_definitions(ctx: &Ctx, project: &Project) -> Result<Vec<i64>, ReconcileError> {
+/// Ids of the project's YAML pipelines (`process.type == 2`). Definitions refused (403) or
+/// missing (404, an older Server) leave a gap: builds are still reconciled as `build.completed`,
+/// but no build can be told to be a YAML run, so no pipelines events are recovered.
+async fn yaml_definitions(
+    ctx: &Ctx,
+    stream: &'static str,
+    project: &Project,
+    derive: Derive,
+) -> Result<Vec<i64>, ReconcileError> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -74,10 +96,21 @@ async fn yaml_definitions(ctx: &Ctx, project: &Project) -> Result<Vec<i64>, Reco
         if let Some(t) = &token {
             path.push_str(&format!("&continuationToken={}", seg(t)));
         }
-        let resp = match ctx.get_raw(&path).await {
+        let resp = match ctx.get(&path).await {
             Ok(r) => r,
-            Err(e) if e.is_not_found() => return Ok(out),
-            Err(e) => return Err(e.into()),
+            Err(e) => match refused_status(&e) {
+                Some(status) => {
+                    let lost = match derive {
+                        Derive::Builds => {
+                            "pipeline run, stage and job state changes are not recovered"
+                        }
+                        Derive::Approvals => "approvals are not recovered",
+                    };
+                    ctx.note_gap(stream, "build/definitions", status, lost);
+                    return Ok(out);
+                }
+                None => return Err(e),
+            },
         };
         out.extend(
             values(&resp)
@@ -98,6 +131,7 @@ async fn completed(
     pos: &mut ProjectPos,
     project: &Project,
     yaml: &[i64],
+    derive: Derive,
 ) -> Result<(), ReconcileError> {
     let overlap = chrono::Duration::from_std(w.ctx.config.overlap).unwrap_or_default();
     let (min, max) = match w.mode {
@@ -128,7 +162,7 @@ async fn completed(
         }
         let resp = w.ctx.get(&path).await?;
         let page = values(&resp).to_vec();
-        let events = build_events(w.ctx, project, &page, yaml).await?;
+        let events = derive_events(w.ctx, w.stream, project, &page, yaml, derive).await?;
         for b in &page {
             pos.finish = pos.finish.max(time_of(b, "finishTime"));
         }
@@ -150,6 +184,7 @@ async fn running(
     cursor: &Cursor,
     project: &Project,
     yaml: &[i64],
+    derive: Derive,
 ) -> Result<(), ReconcileError> {
     let mut token: Option<String> = None;
     loop {
@@ -170,7 +205,7 @@ async fn running(
             .filter(|b| build_definition(b).is_some_and(|d| yaml.contains(&d)))
             .cloned()
             .collect();
-        let events = build_events(w.ctx, project, &page, yaml).await?;
+        let events = derive_events(w.ctx, w.stream, project, &page, yaml, derive).await?;
         w.commit(events, page.len() as u64, cursor).await?;
         match resp.continuation_token {
             Some(t) if !values(&resp).is_empty() && token.as_ref() != Some(&t) => token = Some(t),
@@ -181,6 +216,26 @@ async fn running(
 
 fn build_definition(b: &Value) -> Option<i64> {
     b.pointer("/definition/id").and_then(as_int)
+}
+
+async fn derive_events(
+    ctx: &Ctx,
+    stream: &'static str,
+    project: &Project,
+    page: &[Value],
+    yaml: &[i64],
+    derive: Derive,
+) -> Result<Vec<NormalizedEvent>, ReconcileError> {
+    match derive {
+        Derive::Builds => build_events(ctx, project, page, yaml).await,
+        Derive::Approvals => {
+            let runs: Vec<&Value> = page
+                .iter()
+                .filter(|b| build_definition(b).is_some_and(|d| yaml.contains(&d)))
+                .collect();
+            approvals::events(ctx, stream, project, &runs).await
+        }
+    }
 }
 
 /// Every event a page of builds shows, timelines fetched concurrently for YAML runs.

@@ -4,6 +4,7 @@
 mod builds;
 mod git;
 mod pulls;
+mod releases;
 mod tfvc;
 pub(crate) mod workitems;
 
@@ -24,7 +25,9 @@ pub(crate) async fn walk(
         Stream::WorkItems => workitems::walk(w, wi_cache).await,
         Stream::Git => git::walk(w).await,
         Stream::PullRequests => pulls::walk(w).await,
-        Stream::Builds => builds::walk(w).await,
+        Stream::Builds => builds::walk(w, builds::Derive::Builds).await,
+        Stream::Approvals => builds::walk(w, builds::Derive::Approvals).await,
+        Stream::Releases => releases::walk(w).await,
         Stream::Tfvc => tfvc::walk(w).await,
     };
     report_gaps(w);

@@ -173,3 +173,108 @@ async fn a_refused_notification_history_is_a_gap_not_a_failure() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_build_definitions_still_publish_every_completed_build() {
+    for (seed, status) in [(65, 403), (66, 404)] {
+        let sim = start_sim(fast_sim(seed)).await;
+        sim.generate(&ActivitySpec::new(200)).unwrap();
+        sim.refuse_route("build/definitions", status);
+        let bench = Bench::new(org_config(&sim, "contoso"), 20).await;
+        let progress = bench.reconciler.run_once().await.unwrap();
+        let builds = &progress[&Stream::Builds];
+        assert_eq!(builds.errors, 0, "{status}: {:?}", builds.last_error);
+        assert!(builds.done, "{status}: {builds:?}");
+        let expected_gap = format!(
+            "build/definitions refused ({status}): pipeline run, stage and job state changes are not recovered"
+        );
+        assert_eq!(builds.gaps, vec![expected_gap.clone()], "{status}");
+        assert_eq!(
+            bench.reconciler.status().streams["builds"].gaps,
+            vec![expected_gap]
+        );
+
+        let outbox = bench.outbox().await;
+        let completed: Vec<Expected> = expected(&sim.truth())
+            .into_iter()
+            .filter(|e| e.event_type == "build.completed")
+            .collect();
+        assert!(completed.len() > 3, "{} builds", completed.len());
+        let missing: Vec<&str> = completed
+            .iter()
+            .filter(|e| !outbox.contains_key(&e.id))
+            .map(|e| e.truth.summary.as_str())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{status}: builds not published: {missing:?}"
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_approvals_and_deployments_are_gaps_of_their_own_streams() {
+    for (seed, status) in [(67, 403), (68, 404)] {
+        let sim = start_sim(fast_sim(seed)).await;
+        sim.generate(&ActivitySpec::new(800)).unwrap();
+        sim.refuse_route("pipelines/approvals", status);
+        sim.refuse_route("release/deployments", status);
+        let bench = Bench::new(org_config(&sim, "contoso"), 20).await;
+        let progress = bench.reconciler.run_once().await.unwrap();
+        let gaps = [
+            (
+                Stream::Approvals,
+                format!("pipelines/approvals refused ({status}): approvals are not recovered"),
+            ),
+            (
+                Stream::Releases,
+                format!(
+                    "release/deployments refused ({status}): classic release deployments are not recovered"
+                ),
+            ),
+        ];
+        for (stream, gap) in &gaps {
+            let p = &progress[stream];
+            assert_eq!(p.errors, 0, "{status} {stream}: {:?}", p.last_error);
+            assert!(p.done, "{status} {stream}: {p:?}");
+            assert_eq!(p.gaps, vec![gap.clone()], "{status} {stream}");
+            assert_eq!(
+                bench.reconciler.status().streams[stream.as_str()].gaps,
+                vec![gap.clone()]
+            );
+        }
+        // The builds stream reads the same runs and is not concerned.
+        assert!(progress[&Stream::Builds].gaps.is_empty());
+
+        let truth = expected(&sim.truth());
+        let count = |ty: &str| truth.iter().filter(|e| e.event_type == ty).count();
+        assert!(
+            count("pipeline.approval.pending") > 0 && count("release.deployment.completed") > 0,
+            "the activity has approvals ({}) and deployments ({})",
+            count("pipeline.approval.pending"),
+            count("release.deployment.completed")
+        );
+        let outbox = bench.outbox().await;
+        let published = |ty: &str| {
+            truth
+                .iter()
+                .filter(|e| e.event_type == ty && outbox.contains_key(&e.id))
+                .count()
+        };
+        for ty in [
+            "pipeline.approval.pending",
+            "pipeline.approval.completed",
+            "release.deployment.started",
+            "release.deployment.completed",
+        ] {
+            assert_eq!(published(ty), 0, "{status}: {ty} published though refused");
+        }
+        assert_eq!(
+            published("build.completed"),
+            count("build.completed"),
+            "{status}: every completed build is published"
+        );
+        sim.shutdown().await;
+    }
+}

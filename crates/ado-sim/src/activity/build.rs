@@ -142,8 +142,10 @@ fn advance(g: &mut Gen<'_>, bi: usize) -> &'static str {
             (true, None) => {
                 let approver = (g.org.builds[bi].requested_for + 1) % g.org.people.len();
                 let id = g.rng.guid();
+                let checkpoint_id = g.rng.guid();
                 g.org.builds[bi].stages[si].approval = Some(Approval {
                     id,
+                    checkpoint_id,
                     status: "pending",
                     approver,
                     created_on: now,
@@ -271,18 +273,28 @@ fn finish(g: &mut Gen<'_>, bi: usize, now: chrono::DateTime<chrono::Utc>) -> &'s
     "build.complete"
 }
 
+/// A classic release of a finished build to one environment: started, then completed.
 fn deploy(g: &mut Gen<'_>, bi: usize) {
     let b = &g.org.builds[bi];
     let release_id = g.org.next_release_id;
-    g.org.next_release_id += 1;
+    g.org.next_release_id += 2;
     let env = g.rng.between(0, 1);
     let status = if g.rng.chance(0.85) {
         "succeeded"
     } else {
         "rejected"
     };
+    let def = &g.org.definitions[b.definition];
+    let (definition_id, definition_name, project, owner) = (
+        def.id,
+        format!("{} release", def.name),
+        b.project,
+        b.requested_for,
+    );
+    let queued_on = g.now();
+    let started_on = g.later();
     let dep = Deployment {
-        id: release_id * 10 + env,
+        id: release_id + 1,
         release_id,
         release_name: format!("Release-{release_id}"),
         environment_id: release_id * 10 + env,
@@ -291,15 +303,26 @@ fn deploy(g: &mut Gen<'_>, bi: usize) {
         } else {
             "Prod".into()
         },
-        definition_id: g.org.definitions[b.definition].id,
+        definition_id,
+        definition_name,
         definition_environment_id: env + 1,
-        project: b.project,
+        project,
         build: bi,
+        attempt: 1,
         status,
-        owner: b.requested_for,
-        modified_on: g.later(),
+        owner,
+        queued_on,
+        started_on,
+        modified_on: started_on,
     };
     g.org.deployments.push(dep);
+    let ev =
+        hooks::build::deployment_started(g.org, g.org.deployments.last().expect("just queued"));
+    g.emit(ev);
+    let done = g.later();
+    if let Some(d) = g.org.deployments.last_mut() {
+        d.modified_on = done;
+    }
     let ev =
         hooks::build::deployment_completed(g.org, g.org.deployments.last().expect("just deployed"));
     g.emit(ev);

@@ -187,7 +187,7 @@ pub fn approval(org: &Org, b: &Build, s_idx: usize, completed: bool) -> Option<N
             "status": a.status,
             "createdOn": ts(a.created_on),
             "lastModifiedOn": ts(a.modified_on),
-            "instructions": format!("Approve deployment of {} to {}", b.number, s.name),
+            "instructions": crate::model::build::approval_instructions(b, s),
             "minRequiredApprovers": 1,
             "blockedApprovers": [{ "displayName": requester.display_name, "id": requester.id }],
             "_links": {},
@@ -230,14 +230,36 @@ fn deployment_status_flag(status: &str) -> &'static str {
         "succeeded" => "4",
         "canceled" => "8",
         "rejected" => "16",
+        "inProgress" => "2",
         _ => "128",
     }
 }
 
+/// ms.vss-release.deployment-started-event (rv 3.0-preview.1): the environment in progress,
+/// its deploy step queued.
+pub fn deployment_started(org: &Org, dep: &Deployment) -> NewEvent {
+    deployment_event(org, dep, false)
+}
+
 /// ms.vss-release.deployment-completed-event (rv 3.0-preview.1).
 pub fn deployment_completed(org: &Org, dep: &Deployment) -> NewEvent {
+    deployment_event(org, dep, true)
+}
+
+fn deployment_event(org: &Org, dep: &Deployment, completed: bool) -> NewEvent {
     let project = &org.projects[dep.project];
     let owner = &org.people[dep.owner];
+    let (env_status, step_status, operation, modified) = if completed {
+        (
+            dep.status,
+            dep.deployment_status(),
+            dep.operation_status(),
+            dep.modified_on,
+        )
+    } else {
+        ("inProgress", "inProgress", "Queued", dep.started_on)
+    };
+    let who = json!({ "id": owner.id, "displayName": owner.display_name, "uniqueName": owner.unique_name });
     let release_url = format!(
         "{}{}/_apis/Release/releases/{}",
         org.base_url, project.id, dep.release_id
@@ -247,7 +269,7 @@ pub fn deployment_completed(org: &Org, dep: &Deployment) -> NewEvent {
             "id": dep.environment_id,
             "releaseId": dep.release_id,
             "name": dep.environment_name,
-            "status": dep.status,
+            "status": env_status,
             "variables": {},
             "preDeployApprovals": [],
             "postDeployApprovals": [],
@@ -256,7 +278,24 @@ pub fn deployment_completed(org: &Org, dep: &Deployment) -> NewEvent {
                 "approvalOptions": { "requiredApproverCount": 0, "releaseCreatorCanBeApprover": true },
             },
             "postApprovalsSnapshot": { "approvals": [] },
-            "deploySteps": [],
+            "deploySteps": [{
+                "id": dep.id,
+                "deploymentId": dep.id,
+                "attempt": dep.attempt,
+                "reason": "automated",
+                "status": step_status,
+                "operationStatus": operation,
+                "releaseDeployPhases": [],
+                "requestedBy": who,
+                "requestedFor": who,
+                "queuedOn": ts(dep.queued_on),
+                "lastModifiedBy": who,
+                "lastModifiedOn": ts(modified),
+                "hasStarted": true,
+                "tasks": [],
+                "runPlanId": null,
+                "issues": [],
+            }],
             "rank": 1,
             "definitionEnvironmentId": dep.definition_environment_id,
             "queueId": 10 + dep.project as u64,
@@ -269,7 +308,7 @@ pub fn deployment_completed(org: &Org, dep: &Deployment) -> NewEvent {
             },
             "demands": [],
             "conditions": [],
-            "modifiedOn": ts(dep.modified_on),
+            "modifiedOn": ts(modified),
             "workflowTasks": [{
                 "taskId": "497d490f-eea7-4f2b-ab94-48d9c1acdcb1",
                 "version": "4.*",
@@ -289,7 +328,7 @@ pub fn deployment_completed(org: &Org, dep: &Deployment) -> NewEvent {
             }],
             "deployPhasesSnapshot": [],
             "owner": { "id": owner.id, "displayName": owner.display_name },
-            "scheduledDeploymentTime": ts(dep.modified_on),
+            "scheduledDeploymentTime": ts(dep.queued_on),
             "schedules": [],
             "release": { "id": dep.release_id, "name": dep.release_name, "url": release_url },
         },
@@ -298,16 +337,25 @@ pub fn deployment_completed(org: &Org, dep: &Deployment) -> NewEvent {
     let msg = Message::linked(
         &format!("Deployment of release {} on environment ", dep.release_name),
         &dep.environment_name,
-        &format!(" {}.", super::filter_case(dep.status)),
+        &if completed {
+            format!(" {}.", super::filter_case(dep.status))
+        } else {
+            " started.".to_string()
+        },
         &release_url,
     );
+    let event_type = if completed {
+        "ms.vss-release.deployment-completed-event"
+    } else {
+        "ms.vss-release.deployment-started-event"
+    };
     let mut ev = NewEvent::new(
-        "ms.vss-release.deployment-completed-event",
+        event_type,
         resource,
         msg,
         format!(
-            "release {} deployed to {}: {}",
-            dep.release_name, dep.environment_name, dep.status
+            "release {} deployed to {}: {env_status}",
+            dep.release_name, dep.environment_name
         ),
     )
     .fact("projectId", project.id.clone())
@@ -318,7 +366,7 @@ pub fn deployment_completed(org: &Org, dep: &Deployment) -> NewEvent {
     )
     .fact(
         "releaseEnvironmentStatus",
-        deployment_status_flag(dep.status),
+        deployment_status_flag(env_status),
     )
     .id_part("deploymentId", dep.id);
     // Release events carry no project container (docs/contract.md#payloads), but filters still

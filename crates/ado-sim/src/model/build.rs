@@ -68,7 +68,10 @@ pub struct Job {
 
 #[derive(Debug, Clone)]
 pub struct Approval {
+    /// The approval id: also the id of its `Checkpoint.Approval` timeline record.
     pub id: String,
+    /// The stage's `Checkpoint` timeline record, parent of the approval record.
+    pub checkpoint_id: String,
     /// `pending | approved | rejected`.
     pub status: &'static str,
     pub approver: usize,
@@ -130,11 +133,42 @@ pub struct Deployment {
     pub environment_id: u64,
     pub environment_name: String,
     pub definition_id: u64,
+    pub definition_name: String,
     pub definition_environment_id: u64,
     pub project: usize,
     pub build: usize,
-    /// `succeeded | rejected | canceled | partiallySucceeded`.
+    pub attempt: u64,
+    /// Environment status once completed: `succeeded | rejected | canceled | partiallySucceeded`.
     pub status: &'static str,
     pub owner: usize,
+    pub queued_on: DateTime<Utc>,
+    pub started_on: DateTime<Utc>,
+    /// When it completed (the environment's and the deploy step's last modification).
     pub modified_on: DateTime<Utc>,
+}
+
+impl Deployment {
+    /// `deploymentStatus` of the REST deployment and the deploy step.
+    pub fn deployment_status(&self) -> &'static str {
+        match self.status {
+            "succeeded" => "succeeded",
+            "partiallySucceeded" => "partiallySucceeded",
+            "canceled" => "notDeployed",
+            _ => "failed",
+        }
+    }
+
+    /// `operationStatus` once completed.
+    pub fn operation_status(&self) -> &'static str {
+        match self.status {
+            "succeeded" | "partiallySucceeded" => "Approved",
+            "canceled" => "Canceled",
+            _ => "PhaseFailed",
+        }
+    }
+}
+
+/// The instructions an approval of stage `s` shows its approvers (hook and REST alike).
+pub fn approval_instructions(b: &Build, s: &Stage) -> String {
+    format!("Approve deployment of {} to {}", b.number, s.name)
 }

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::{href, identity, identity_basic, project_ref_build};
 use crate::clock::{ts, ts_ticks};
-use crate::model::build::{RunResult, RunState};
+use crate::model::build::{Approval, RunResult, RunState, Stage};
 use crate::model::{Build, Definition, Org};
 
 /// Which API a build is rendered for.
@@ -206,6 +206,45 @@ pub fn build_v1(org: &Org, b: &Build) -> Value {
     })
 }
 
+/// A stage's approval in the timeline: `Stage → Checkpoint → Checkpoint.Approval`, the approval
+/// record's id being the approval id (`inProgress` while pending, `completed` once answered).
+/// The timeline does not say who answered: that is in `pipelines/approvals/{id}`.
+fn checkpoint_records(s: &Stage, a: &Approval) -> [Value; 2] {
+    let pending = a.status == "pending";
+    let (state, result, finish) = if pending {
+        (RunState::InProgress, None, None)
+    } else if a.status == "approved" {
+        (
+            RunState::Completed,
+            Some(RunResult::Succeeded),
+            Some(a.modified_on),
+        )
+    } else {
+        (
+            RunState::Completed,
+            Some(RunResult::Failed),
+            Some(a.modified_on),
+        )
+    };
+    let record = |id, parent, kind| Record {
+        id,
+        parent: Some(parent),
+        kind,
+        name: kind,
+        state,
+        result,
+        start: Some(a.created_on),
+        finish,
+        change_id: s.change_id,
+        order: 1,
+        worker: None,
+    };
+    [
+        record(&a.checkpoint_id, &s.id, "Checkpoint").to_json(),
+        record(&a.id, &a.checkpoint_id, "Checkpoint.Approval").to_json(),
+    ]
+}
+
 /// One timeline record (stage or job) of `GET …/builds/{id}/timeline`.
 struct Record<'a> {
     id: &'a str,
@@ -275,6 +314,9 @@ pub fn timeline(org: &Org, b: &Build) -> Value {
             worker: None,
         };
         records.push(stage.to_json());
+        if let Some(a) = &s.approval {
+            records.extend(checkpoint_records(s, a));
+        }
         for (j, job) in s.jobs.iter().enumerate() {
             let rec = Record {
                 id: &job.id,

@@ -26,6 +26,8 @@ mod gate;
 mod git;
 mod hooks;
 pub(crate) mod paging;
+mod pipelines;
+mod release;
 mod tfvc;
 mod wit;
 mod wit_links;
@@ -246,6 +248,8 @@ fn dispatch(shared: &Arc<Shared>, req: &Req) -> ApiResult {
                 ["projects", rest @ ..] => core::projects(org, req, rest),
                 ["git", rest @ ..] => git::route(org, req, rest),
                 ["build", rest @ ..] => build::route(org, req, rest),
+                ["pipelines", rest @ ..] => pipelines::route(org, req, rest),
+                ["release", rest @ ..] => release::route(org, req, rest),
                 ["wit", rest @ ..] => wit::route(org, req, rest),
                 ["tfvc", rest @ ..] => tfvc::route(org, req, rest),
                 _ => Err(ApiError::not_found(

@@ -61,8 +61,17 @@ impl<'a> Run<'a> {
         }
     }
 
+    pub fn project_id(&self) -> &str {
+        &self.project.id
+    }
+
+    /// The `pipeline` object of the pipelines events.
+    pub fn pipeline(&self) -> &Value {
+        &self.pipeline
+    }
+
     /// The `run` object in state `inProgress` or (`completed`) as it finished.
-    fn run(&self, completed: bool, with_links: bool) -> Value {
+    pub fn run(&self, completed: bool, with_links: bool) -> Value {
         let b = self.build;
         let mut pairs = Vec::new();
         if with_links {
