@@ -1,11 +1,11 @@
 //! Backfill benchmark (a command, not a test): a simulated organization with ≥ 100,000 work-item
-//! revisions, ≥ 10,000 pushes and ≥ 1,000 classic release deployments (with the YAML runs and
-//! approvals the same builds activity makes) (generated in a child process, so the numbers below are the
+//! revisions, ≥ 10,000 pushes, ≥ 1,000 classic release deployments (with the YAML runs and
+//! approvals the same builds activity makes) and ≥ 5,000 pull-request changes (generated in a child process, so the numbers below are the
 //! reconciler's own), then a manual backfill of each stream into a fresh SQLite store, printing
 //! objects/s, REST calls per 1,000 objects (and per route) and the peak RSS.
 //!
 //! `cargo run --release --example backfill_bench -- [--revisions 100000] [--pushes 10000]
-//! [--deployments 1000] [--page-size 1000] [--concurrency 8]`
+//! [--deployments 1000] [--pr-changes 5000] [--page-size 1000] [--concurrency 8]`
 //!
 //! Targets: ≤ 5 REST calls per 1,000 work-item revisions, ≥ 10,000 revisions/s.
 
@@ -40,6 +40,9 @@ struct Args {
     /// Git pushes to generate (at least).
     #[arg(long, default_value_t = 10_000)]
     pushes: usize,
+    /// Pull-request changes to generate (at least): creations, updates, merge attempts, comments.
+    #[arg(long, default_value_t = 5000)]
+    pr_changes: usize,
     /// Classic release deployments to generate (at least), by builds activity.
     #[arg(long, default_value_t = 1000)]
     deployments: usize,
@@ -64,6 +67,7 @@ struct Generated {
     pushes: usize,
     deployments: usize,
     approvals: usize,
+    pr_changes: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -135,9 +139,32 @@ async fn sim_child(args: Args) -> anyhow::Result<()> {
         })?;
     };
     let approvals = changes("pipeline.approval.pending");
+    let prs = ActivityMix::only("prs").context("mix")?;
+    let pr_total = |c: &dyn Fn(&str) -> usize| {
+        [
+            "git.pullrequest.created",
+            "git.pullrequest.updated",
+            "git.pullrequest.merge_attempted",
+            "git.pullrequest.commented",
+        ]
+        .iter()
+        .map(|t| c(t))
+        .sum::<usize>()
+    };
+    let pr_changes = loop {
+        let n = pr_total(&changes);
+        if n >= args.pr_changes {
+            break n;
+        }
+        sim.generate(&ActivitySpec {
+            actions: (args.pr_changes - n).max(200),
+            mix: prs,
+            org: None,
+        })?;
+    };
     let org = sim.orgs().into_iter().next().context("no org")?;
     println!(
-        "READY {} {} {revisions} {pushes} {deployments} {approvals}",
+        "READY {} {} {revisions} {pushes} {deployments} {approvals} {pr_changes}",
         org.base_url,
         sim.pat()
     );
@@ -181,12 +208,13 @@ async fn parent(args: Args) -> anyhow::Result<()> {
     .await??;
     let generated = parse_ready(&line)?;
     eprintln!(
-        "simulator ready in {:.1} s: {} revisions, {} pushes, {} deployments, {} approvals",
+        "simulator ready in {:.1} s: {} revisions, {} pushes, {} deployments, {} approvals, {} PR changes",
         started.elapsed().as_secs_f64(),
         generated.revisions,
         generated.pushes,
         generated.deployments,
-        generated.approvals
+        generated.approvals,
+        generated.pr_changes
     );
 
     let dir = tempfile::tempdir()?;
@@ -209,6 +237,7 @@ async fn parent(args: Args) -> anyhow::Result<()> {
     let git = backfill(&reconciler, Stream::Git).await?;
     let releases = backfill(&reconciler, Stream::Releases).await?;
     let approvals = backfill(&reconciler, Stream::Approvals).await?;
+    let pulls = backfill(&reconciler, Stream::PullRequests).await?;
     let peak_rss = peak_rss()?;
     drop(child.stdin.take());
     let _ = child.wait();
@@ -227,6 +256,7 @@ async fn parent(args: Args) -> anyhow::Result<()> {
         ("git pushes", generated.pushes, &git),
         ("releases", generated.deployments, &releases),
         ("approvals", generated.approvals, &approvals),
+        ("PR changes", generated.pr_changes, &pulls),
     ] {
         let secs = run.elapsed.as_secs_f64();
         println!(
@@ -248,6 +278,7 @@ async fn parent(args: Args) -> anyhow::Result<()> {
         ("git", &git),
         ("releases", &releases),
         ("approvals", &approvals),
+        ("pull requests", &pulls),
     ] {
         println!("REST calls by route ({name}):");
         for (route, n) in &run.routes {
@@ -331,13 +362,23 @@ async fn backfill(r: &Reconciler, stream: Stream) -> anyhow::Result<RunStats> {
 fn parse_ready(line: &str) -> anyhow::Result<Generated> {
     let parts: Vec<&str> = line.split_whitespace().collect();
     match parts.as_slice() {
-        ["READY", url, pat, revisions, pushes, deployments, approvals] => Ok(Generated {
+        [
+            "READY",
+            url,
+            pat,
+            revisions,
+            pushes,
+            deployments,
+            approvals,
+            pr_changes,
+        ] => Ok(Generated {
             base_url: url.to_string(),
             pat: pat.to_string(),
             revisions: revisions.parse()?,
             pushes: pushes.parse()?,
             deployments: deployments.parse()?,
             approvals: approvals.parse()?,
+            pr_changes: pr_changes.parse()?,
         }),
         _ => bail!("the simulator process said {line:?}"),
     }

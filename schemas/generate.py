@@ -20,9 +20,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
+def schema_versions():
+    """Schema version per normalized type, from schemas/catalog.json (the envelope and the
+    passthrough type stay at 1)."""
+    with open(os.path.join(HERE, "catalog.json"), encoding="utf-8") as f:
+        return {k["normalizedType"]: k.get("schemaVersion", 1) for k in json.load(f)}
+
+
+SCHEMA_VERSIONS = schema_versions()
+
+
 def schema_id(name):
     # Equals the `dataschema` attribute ado-ingest puts on every message (cloudevent.rs).
-    return f"urn:ado-ingest:schema:{name}:1"
+    return f"urn:ado-ingest:schema:{name}:{SCHEMA_VERSIONS.get(name, 1)}"
 
 
 # ---------------------------------------------------------------- building blocks
@@ -127,6 +137,11 @@ PR_DATA = {
     "url": NSTR,
 }
 
+PR_UPDATED_DATA = {
+    **{k: v for k, v in PR_DATA.items() if k not in ("mergeStatus", "lastMergeTargetCommit")},
+    "lastMergeCommit": {**NSTR, "description": "the merge commit that landed, once status is completed; else null"},
+}
+
 WI_SNAPSHOT = {
     "workItemId": POS,
     "rev": POS,
@@ -189,10 +204,12 @@ TYPES = {
     ),
     "git.pullrequest.created": ("A pull request was created. Identity: collection, pullRequestId.", PR_DATA, False),
     "git.pullrequest.updated": (
-        "A pull request changed (status, votes, source push, draft, completion). Identity: collection, "
-        "pullRequestId and a fingerprint of status, mergeStatus, last merge source commit, sorted reviewers+votes, "
-        "isDraft, closedDate.",
-        PR_DATA,
+        "A pull request changed (status, votes, reviewers, source push, draft, completion). Identity "
+        "(schema version 2): collection, pullRequestId and a fingerprint of status, last merge source commit, "
+        "sorted reviewers+votes, isDraft, closedDate — what both the hook and the REST history (system threads, "
+        "iterations) show. No mergeStatus or lastMergeTargetCommit: they belong to a merge attempt "
+        "(git.pullrequest.merge_attempted); lastMergeCommit is the merge commit of a completed PR, else null.",
+        PR_UPDATED_DATA,
         False,
     ),
     "git.pullrequest.merge_attempted": (

@@ -173,9 +173,12 @@ impl serde::Serialize for DataWithRaw<'_> {
     }
 }
 
-/// URI of the JSON Schema of a normalized type (`schemas/<type>.schema.json`).
+/// URI of the JSON Schema of a normalized type (`schemas/<type>.schema.json`), with its version.
 pub fn dataschema(event_type: &str) -> String {
-    format!("urn:ado-ingest:schema:{event_type}:1")
+    format!(
+        "urn:ado-ingest:schema:{event_type}:{}",
+        ado_events::schema_version(event_type)
+    )
 }
 
 /// Builds the message: id, routing key and the CloudEvents body.

@@ -2,8 +2,11 @@
 //! `git.pullrequest.created` / `.updated` / `.merge_attempted`.
 //!
 //! A PR has no revision counter, so `updated` is identified by a fingerprint of its state
-//! (status, mergeStatus, last merge source commit, sorted reviewers + votes, isDraft, closedDate);
-//! a REST `GET …/pullrequests/{id}` of the same state yields the same fingerprint.
+//! (status, last merge source commit, sorted reviewers + votes, isDraft, closedDate): what a hook
+//! and the REST history (system threads + iterations, or the PR itself for its current state)
+//! both show. The merge status is not part of it (schema version 2): Azure DevOps keeps no
+//! history of it, so an intermediate state could never be matched, and `updated` carries no
+//! per-attempt merge fields — those are `merge_attempted`'s.
 
 use serde_json::{Value, json};
 
@@ -64,7 +67,6 @@ pub fn fingerprint(pr: &Value) -> String {
         .collect();
     [
         str_at(pr, &["status"]).unwrap_or_default().to_string(),
-        str_at(pr, &["mergeStatus"]).unwrap_or_default().to_string(),
         source_commit(pr).unwrap_or_default().to_string(),
         votes.join(","),
         bool_at(pr, &["isDraft"]).to_string(),
@@ -113,6 +115,16 @@ pub fn pr_data(pr: &Value, pr_id: i64, repo_id: &str) -> serde_json::Map<String,
     ])
 }
 
+/// `updated` carries the state its identity is made of, without the merge attempt's fields; the
+/// merge commit only once the PR completed (it is then the one that landed).
+fn updated_data(data: &mut serde_json::Map<String, Value>) {
+    data.remove("mergeStatus");
+    data.remove("lastMergeTargetCommit");
+    if data.get("status").and_then(Value::as_str) != Some("completed") {
+        data.insert("lastMergeCommit".into(), Value::Null);
+    }
+}
+
 /// Repository id of a PR; old canned payloads only have it inside the PR url.
 pub fn repo_id_of(pr: &Value) -> Option<String> {
     str_at(pr, &["repository", "id"])
@@ -131,7 +143,10 @@ pub fn draft(
 ) -> Result<EventDraft, NotNormalized> {
     let pr_id = need(id_at(pr, &["pullRequestId"]), event_type, "pullRequestId")?;
     let repo_id = need(repo_id_of(pr), event_type, "repository.id")?;
-    let data = pr_data(pr, pr_id, &repo_id);
+    let mut data = pr_data(pr, pr_id, &repo_id);
+    if event_type == UPDATED {
+        updated_data(&mut data);
+    }
     let closed = time_at(pr, &["closedDate"]);
     let created = time_at(pr, &["creationDate"]);
     let (identity, time) = match event_type {

@@ -5,12 +5,18 @@
 pub const PARTLY_RECOVERABLE: &[(&str, &str)] = &[
     (
         "git.pullrequest.updated",
-        "REST shows a pull request's current state only; an intermediate state (a vote, a merge \
-         status) that changed again before the next pass leaves no trace",
+        "votes reset by a branch policy and title edits leave no system thread; every other state \
+         is rebuilt from the threads and iterations",
     ),
     (
         "git.pullrequest.merge_attempted",
-        "REST keeps no history of merge statuses; only the newest attempt is visible",
+        "REST keeps no history of merge statuses (no MergeAttempt threads on current versions); \
+         only the newest attempt is visible",
+    ),
+    (
+        "workitem.updated",
+        "a link-only update of an item that is in the recycle bin whenever REST looks cannot be \
+         read (the links report skips deleted items)",
     ),
     (
         "workitem.deleted",
@@ -18,7 +24,8 @@ pub const PARTLY_RECOVERABLE: &[(&str, &str)] = &[
     ),
     (
         "workitem.restored",
-        "an item deleted and restored between two passes never appears in the recycle bin",
+        "a restore between two passes shows only if the item is out of the recycle bin at the \
+         next look; one deleted again before it (or deleted and restored in between) leaves no trace",
     ),
 ];
 

@@ -28,22 +28,21 @@
 //!
 //! Exactly (same id, same `data`; `time` within the hook's raise delay where the resource has no
 //! time of its own): `git.push` (+ commits), `git.pullrequest.created` (id; `data` is the PR as first
-//! seen), `git.pullrequest.commented` (threads), `build.completed`, `pipeline.run/stage/job
-//! .state_changed` (build + timeline: every state a record reached; jobs on Services only),
-//! `tfvc.checkin` (project ids from the changed paths), `workitem.created` / `.updated` / `.commented`
-//! (revisions report, previous revision or `updates` for the diff), link-only `workitem.updated`
-//! (links report + `updates`; not while the item is in the recycle bin — retried once it is back).
+//! seen), `git.pullrequest.updated` (every state, replayed from the PR's system threads and
+//! iterations; not title edits or policy vote resets), `git.pullrequest.commented` (threads),
+//! `build.completed`, `pipeline.run/stage/job.state_changed` (build + timeline: every state a
+//! record reached; jobs on Services only), `pipeline.approval.pending` / `.completed` (timeline
+//! `Checkpoint.Approval` records → `pipelines/approvals?$expand=steps`),
+//! `release.deployment.started` / `.completed` (`release/deployments` on the release host),
+//! `tfvc.checkin` (project ids from the changed paths), `workitem.created` / `.updated` /
+//! `.commented` (revisions report, previous revision or `updates` for the diff), link-only
+//! `workitem.updated` (links report + `updates`; not while the item is in the recycle bin —
+//! retried once it is back).
 //! Partly: `workitem.deleted` (items in the bin at a look), `workitem.restored` (items that left the
 //! bin between two looks, or went back in at a new rev; a delete + restore between two looks leaves
-//! no trace); `git.pullrequest.updated` (the closing state always — `closedBy` is not in REST — and
-//! an active PR's new state when only reviewers/votes/draft changed between two looks);
-//! `git.pullrequest.merge_attempted` (the last attempt, when the source commit or merge status changed
-//! between two looks). `pipeline.approval.pending` / `.completed` (the approvals stream: timeline
-//! `Checkpoint.Approval` records → `pipelines/approvals?$expand=steps`) and
-//! `release.deployment.started` / `.completed` (the releases stream: `release/deployments` on the
-//! release host) exactly. Not at all: intermediate PR states (the fingerprint holds `mergeStatus`,
-//! whose history REST does not keep, and the `queued` state a source push raises is never
-//! visible). Whatever hook Azure DevOps gave up
+//! no trace); `git.pullrequest.merge_attempted` (the last attempt, when the source commit or merge
+//! status changed between two looks; no history of merge statuses is kept). Whatever hook Azure
+//! DevOps gave up
 //! on is still replayed from `notificationsquery`, whatever its type.
 
 mod ctx;

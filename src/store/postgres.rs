@@ -105,7 +105,8 @@ impl PostgresStore {
         store.count_depth().await?;
         // Held before the first claim: without a live lease row this replica's claims would look
         // abandoned to the others.
-        renew_lease(&**store.client().await?, &store.replica, store.lease)
+        let client = store.client().await?;
+        renew_lease(&client, &store.replica, store.lease)
             .await
             .map_err(backend)?;
         tokio::spawn(renew_leases(
@@ -166,7 +167,7 @@ async fn renew_leases(pool: Pool, replica: String, lease: Duration, stop: Cancel
         let Ok(client) = pool.get().await else {
             continue;
         };
-        if let Err(error) = renew_lease(&**client, &replica, lease).await {
+        if let Err(error) = renew_lease(&client, &replica, lease).await {
             tracing::warn!(%error, "cannot renew the outbox claims; other replicas may take them over");
         }
     }

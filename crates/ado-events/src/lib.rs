@@ -18,6 +18,9 @@ pub struct EventKind {
     pub normalized_type: &'static str,
     /// Raised by Azure DevOps Server too (job events are Services-only).
     pub on_server: bool,
+    /// Version of the normalized type's schema (`dataschema` `urn:ado-ingest:schema:{type}:{v}`);
+    /// raised when its `data` or identity changes incompatibly (docs/contract.md#versions).
+    pub schema_version: u32,
 }
 
 const fn kind(
@@ -32,6 +35,15 @@ const fn kind(
         resource_versions,
         normalized_type,
         on_server: true,
+        schema_version: 1,
+    }
+}
+
+/// `k` with a later schema version.
+const fn schema(k: EventKind, schema_version: u32) -> EventKind {
+    EventKind {
+        schema_version,
+        ..k
     }
 }
 
@@ -44,11 +56,16 @@ pub const EVENT_KINDS: &[EventKind] = &[
         &["1.0"],
         "git.pullrequest.created",
     ),
-    kind(
-        "git.pullrequest.updated",
-        "tfs",
-        &["1.0"],
-        "git.pullrequest.updated",
+    // 2: the identity no longer holds mergeStatus, and `data` no longer carries mergeStatus or
+    // lastMergeTargetCommit (per merge attempt; see git.pullrequest.merge_attempted).
+    schema(
+        kind(
+            "git.pullrequest.updated",
+            "tfs",
+            &["1.0"],
+            "git.pullrequest.updated",
+        ),
+        2,
     ),
     kind(
         "git.pullrequest.merged",
@@ -146,6 +163,14 @@ pub fn normalized_types() -> &'static [&'static str] {
     })
 }
 
+/// The schema version of a normalized type (1 for [`PASSTHROUGH`] and unknown types).
+pub fn schema_version(normalized_type: &str) -> u32 {
+    EVENT_KINDS
+        .iter()
+        .find(|k| k.normalized_type == normalized_type)
+        .map_or(1, |k| k.schema_version)
+}
+
 /// The catalog as JSON (`schemas/catalog.json`, what `schemas/generate.py` reads).
 pub fn catalog_json() -> String {
     let mut out = String::from("[\n");
@@ -156,12 +181,13 @@ pub fn catalog_json() -> String {
             .map(|v| format!("\"{v}\""))
             .collect();
         out.push_str(&format!(
-            "  {{\"eventType\": \"{}\", \"publisherId\": \"{}\", \"resourceVersions\": [{}], \"normalizedType\": \"{}\", \"onServer\": {}}}{}\n",
+            "  {{\"eventType\": \"{}\", \"publisherId\": \"{}\", \"resourceVersions\": [{}], \"normalizedType\": \"{}\", \"onServer\": {}, \"schemaVersion\": {}}}{}\n",
             k.event_type,
             k.publisher_id,
             versions.join(", "),
             k.normalized_type,
             k.on_server,
+            k.schema_version,
             if i + 1 < EVENT_KINDS.len() { "," } else { "" }
         ));
     }

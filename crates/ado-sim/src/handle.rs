@@ -89,7 +89,9 @@ impl Simulator {
     }
 
     /// Refuses every request to `route` (and below it) with `status` (403: the identity lacks the
-    /// permission, as a Reader for the recycle bin; 404: an older Server without the API).
+    /// permission, as a Reader for the recycle bin; 404: an older Server without the API). The
+    /// route is the path after `_apis/`, lowercase; a `*` segment matches any one segment
+    /// (`git/repositories/*/pullrequests/*/iterations`).
     pub fn refuse_route(&self, route: &str, status: u16) {
         let route = route.trim_matches('/').to_ascii_lowercase();
         let mut controls = self.shared.controls();

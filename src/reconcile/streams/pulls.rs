@@ -7,13 +7,13 @@
 //! What REST can and cannot reproduce (the hook identities are those of docs/contract.md#identities):
 //! * `created` — always (identity = PR id); its data is the PR as first seen, which differs from
 //!   the hook's when the PR changed before the reconciler saw it.
-//! * `updated` — the closing state (completed/abandoned) always; an active PR's new state when only
-//!   its reviewers, votes or draft flag changed since the last look (the last such update's
-//!   identity). States in between two looks, and the update a source push raises (its mergeStatus
-//!   `queued` is never visible in REST), are not reproducible: the fingerprint includes the merge
-//!   status, whose history Azure DevOps does not keep.
+//! * `updated` — every state: the PR's system threads (votes, reviewers, draft, status) and
+//!   iterations (pushes) are replayed from its creation (`history`), once per new change thread;
+//!   the PR's current state too. Title and description edits leave no trace (an intermediate
+//!   state carries the current title).
 //! * `merge_attempted` — the last attempt, when the source commit or merge status changed since
-//!   the last look.
+//!   the last look; earlier attempts leave no trace (current versions write no `MergeAttempt`
+//!   threads).
 //! * `commented` — every comment (identity includes its last update time).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,16 +30,20 @@ use crate::normalize::NormalizedEvent;
 use crate::normalize::extract::{as_int, bool_at, str_at};
 use crate::normalize::time::format_time;
 
+mod history;
 mod rest;
 mod window;
 
-use rest::{comment_events, get_pr, list};
+use rest::{get_pr, list, thread_events};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Cursor {
     /// Active PRs at the last look.
     #[serde(default)]
     active: BTreeMap<i64, PrState>,
+    /// Per active PR, the newest change thread whose history was replayed.
+    #[serde(default)]
+    replayed: BTreeMap<i64, i64>,
     /// Highest PR id seen (ids grow across the collection).
     #[serde(default)]
     max_id: Option<i64>,
@@ -138,7 +142,16 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
             threads_of.push(pr.clone());
             cursor.active.insert(id, state);
         }
-        events.extend(comment_events(w.ctx, project, &threads_of).await?);
+        let history = thread_events(
+            w.ctx,
+            w.stream,
+            project,
+            &threads_of,
+            None,
+            &mut cursor.replayed,
+        )
+        .await?;
+        let events = history_first(history, events);
         w.commit(events, active.len() as u64, &cursor).await?;
     }
     // PRs that left the active list since the last look: read each for its final state.
@@ -162,9 +175,19 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
                 emit.push("git.pullrequest.updated");
             }
             events.extend(pr_events(w.ctx, project, &pr, &emit));
-            events.extend(comment_events(w.ctx, project, std::slice::from_ref(&pr)).await?);
+            let history = thread_events(
+                w.ctx,
+                w.stream,
+                project,
+                std::slice::from_ref(&pr),
+                None,
+                &mut cursor.replayed,
+            )
+            .await?;
+            events = history_first(history, events);
         }
         cursor.active.remove(&id);
+        cursor.replayed.remove(&id);
         w.commit(events, 1, &cursor).await?;
     }
     // PRs created and closed between two looks (or, on the first pass, every closed PR).
@@ -193,7 +216,16 @@ pub(crate) async fn walk(w: &mut Walk<'_>) -> Result<(), ReconcileError> {
             ));
             closed.push(full);
         }
-        events.extend(comment_events(w.ctx, project, &closed).await?);
+        let history = thread_events(
+            w.ctx,
+            w.stream,
+            project,
+            &closed,
+            None,
+            &mut BTreeMap::new(),
+        )
+        .await?;
+        let events = history_first(history, events);
         w.commit(events, found.len() as u64, &cursor).await?;
     }
     cursor.max_id = max_seen;
@@ -207,9 +239,23 @@ fn changes(old: &PrState, new: &PrState, pr: &Value) -> Vec<&'static str> {
     if merge_changed && attempted(pr) {
         out.push("git.pullrequest.merge_attempted");
     }
-    if old.review != new.review && !merge_changed {
+    // The merge status is no part of an update's identity: a new source commit or new votes are.
+    let source = |s: &PrState| s.merge.split('|').nth(1).unwrap_or_default().to_string();
+    if old.review != new.review || source(old) != source(new) {
         out.push("git.pullrequest.updated");
     }
+    out
+}
+
+/// The events a PR's history shows, then those of its current state it does not: the history's
+/// closing update names the closer, which the PR itself does not.
+fn history_first(
+    history: Vec<NormalizedEvent>,
+    current: Vec<NormalizedEvent>,
+) -> Vec<NormalizedEvent> {
+    let known: BTreeSet<String> = history.iter().map(|e| e.id.clone()).collect();
+    let mut out = history;
+    out.extend(current.into_iter().filter(|e| !known.contains(&e.id)));
     out
 }
 

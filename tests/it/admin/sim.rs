@@ -251,3 +251,111 @@ async fn the_in_process_command_backfills_publishes_and_drains_the_outbox() {
     let _ = conn.close(200, "bye".into()).await;
     sim.shutdown().await;
 }
+
+/// Degrade, never fail a job: with the recycle bin, `workitemsbatch` and the build definitions
+/// each refused (403) or missing (404) in turn, a backfill through the admin API ends `succeeded`,
+/// publishes every revision and build, and names the gap in the job, `GET /admin/status` and
+/// `ado_ingest_reconcile_gaps_total` (a refused `workitemsbatch` is no gap: the list API stands in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfills_with_an_auxiliary_call_refused_succeed_and_report_the_gap() {
+    let sim = start_sim(fast_sim(24)).await;
+    let org = org_config(&sim);
+    let server = TestServer::start(
+        server_options(vec![org.clone()], 50)
+            .with("ADO_INGEST_ADMIN_TOKEN", TOKEN)
+            .with("ADO_INGEST_RECONCILE_INTERVAL", "2s"),
+    )
+    .await;
+    let base = server.base.clone();
+    // The publisher declares the exchange once it is connected.
+    poll(&format!("{base}/admin/status"), "the broker", |s| {
+        s["broker"]["connected"] == true
+    })
+    .await;
+    let mut tap = Tap::bind(&server.exchange).await;
+    // Made once the tap listens: whatever a periodic pass publishes is seen too.
+    sim.generate(&ActivitySpec::new(250)).unwrap();
+    let truth = expected(&sim.truth());
+    let cases: [(&str, &str, Option<&str>, &[&str]); 3] = [
+        (
+            "wit/recyclebin",
+            "workitems",
+            Some("deletions and restores are not recovered"),
+            &["workitem.created", "workitem.commented"],
+        ),
+        (
+            "wit/workitemsbatch",
+            "workitems",
+            None,
+            &["workitem.created", "workitem.commented"],
+        ),
+        (
+            "build/definitions",
+            "builds",
+            Some("pipeline run, stage and job state changes are not recovered"),
+            &["build.completed"],
+        ),
+    ];
+    let mut published: BTreeSet<String> = BTreeSet::new();
+    for status in [403u16, 404] {
+        for (route, stream, consequence, types) in cases {
+            sim.clear_refusals();
+            sim.refuse_route(route, status);
+            let body = json!({"organization": org.name(), "since": "2000-01-01T00:00:00Z", "streams": [stream]});
+            let created =
+                ado_testkit::post_json(&format!("{base}/admin/backfills"), TOKEN, &body).await;
+            let id = created["id"].as_str().expect("a job id").to_string();
+            let job = poll(
+                &format!("{base}/admin/backfills/{id}"),
+                "the backfill",
+                |j| j["state"] != "queued" && j["state"] != "running",
+            )
+            .await;
+            let case = format!("{route} {status}");
+            assert_eq!(job["state"], "succeeded", "{case}: {job:#}");
+            let gaps: Vec<String> =
+                serde_json::from_value(job["totals"]["gaps"].clone()).unwrap_or_default();
+            let expected_gap = consequence.map(|c| format!("{route} refused ({status}): {c}"));
+            assert_eq!(
+                gaps,
+                expected_gap.iter().cloned().collect::<Vec<_>>(),
+                "{case}: {job:#}"
+            );
+            if let Some(gap) = &expected_gap {
+                let metrics = reqwest::get(format!("{base}/metrics"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert!(
+                    metrics
+                        .lines()
+                        .any(|l| l.starts_with("ado_ingest_reconcile_gaps_total")
+                            && l.contains(&format!("stream=\"{stream}\""))),
+                    "{case}: no gap counter for {stream}"
+                );
+                // The status board shows it once the next periodic pass met it too.
+                poll(
+                    &format!("{base}/admin/status"),
+                    "the gap in the status",
+                    |s| {
+                        s["organizations"][0]["streams"][stream]["gaps"]
+                            .as_array()
+                            .is_some_and(|g| g.iter().any(|x| x == gap.as_str()))
+                    },
+                )
+                .await;
+            }
+            published.extend(ids_once(&mut tap, Duration::from_secs(2)).await);
+            let missing: Vec<&str> = truth
+                .iter()
+                .filter(|e| types.contains(&e.event_type.as_str()) && !published.contains(&e.id))
+                .map(|e| e.truth.summary.as_str())
+                .collect();
+            assert!(missing.is_empty(), "{case}: not published: {missing:?}");
+        }
+    }
+    server.stop().await.expect("stopped in time").unwrap();
+    sim.shutdown().await;
+}

@@ -201,7 +201,6 @@ static TABLE: &[Expect] = &[
         &[
             ("/pullRequestId", r#"1"#),
             ("/status", r#""completed""#),
-            ("/mergeStatus", r#""succeeded""#),
             ("/isDraft", r#"false"#),
             (
                 "/lastMergeSourceCommit",
@@ -223,7 +222,6 @@ static TABLE: &[Expect] = &[
         &[
             ("/pullRequestId", r#"1"#),
             ("/status", r#""completed""#),
-            ("/mergeStatus", r#""succeeded""#),
             ("/isDraft", r#"false"#),
             (
                 "/lastMergeSourceCommit",
@@ -245,7 +243,6 @@ static TABLE: &[Expect] = &[
         &[
             ("/pullRequestId", r#"22568"#),
             ("/status", r#""completed""#),
-            ("/mergeStatus", r#""succeeded""#),
             ("/isDraft", r#"false"#),
             (
                 "/lastMergeSourceCommit",

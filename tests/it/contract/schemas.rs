@@ -215,13 +215,16 @@ fn every_type_has_a_consistent_schema_and_an_asyncapi_message() {
         assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
         assert_eq!(
             s["$id"],
-            format!("urn:ado-ingest:schema:{ty}:1"),
+            ado_ingest::normalize::cloudevent::dataschema(ty),
             "$id must equal the dataschema attribute"
         );
         assert_eq!(s["properties"]["type"]["const"], *ty);
         assert_eq!(
             s["properties"]["dataschema"]["const"],
-            format!("urn:ado-ingest:schema:{ty}:1")
+            format!(
+                "urn:ado-ingest:schema:{ty}:{}",
+                ado_events::schema_version(ty)
+            )
         );
         // The envelope attributes are the same in every type schema.
         for (attr, def) in envelope["properties"].as_object().unwrap() {

@@ -278,3 +278,40 @@ async fn refused_approvals_and_deployments_are_gaps_of_their_own_streams() {
         sim.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_iterations_leave_intermediate_pr_states_as_a_gap() {
+    for (seed, status) in [(69, 403), (70, 404)] {
+        let sim = start_sim(fast_sim(seed)).await;
+        sim.generate(&ActivitySpec::new(400)).unwrap();
+        sim.refuse_route("git/repositories/*/pullrequests/*/iterations", status);
+        let bench = Bench::new(org_config(&sim, "contoso"), 20).await;
+        let progress = bench.reconciler.run_once().await.unwrap();
+        let prs = &progress[&Stream::PullRequests];
+        assert_eq!(prs.errors, 0, "{status}: {:?}", prs.last_error);
+        let gap = format!(
+            "git/pullrequests/iterations refused ({status}): intermediate pull-request states are not recovered"
+        );
+        assert_eq!(prs.gaps, vec![gap], "{status}");
+
+        // Each closed PR's closing update is still published, from the PR itself.
+        let outbox = bench.outbox().await;
+        let closing: Vec<Expected> = expected(&sim.truth())
+            .into_iter()
+            .filter(|e| {
+                e.event_type == "git.pullrequest.updated" && e.body["data"]["status"] != "active"
+            })
+            .collect();
+        assert!(closing.len() > 3, "{} closed PRs", closing.len());
+        let missing: Vec<&str> = closing
+            .iter()
+            .filter(|e| !outbox.contains_key(&e.id))
+            .map(|e| e.truth.summary.as_str())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{status}: closing updates not published: {missing:?}"
+        );
+        sim.shutdown().await;
+    }
+}

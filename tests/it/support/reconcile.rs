@@ -180,6 +180,7 @@ pub async fn start_server(options: ServerOptions) -> TestServer {
 pub const REST_COMPLETE: &[&str] = &[
     "git.push",
     "git.pullrequest.created",
+    "git.pullrequest.updated",
     "git.pullrequest.commented",
     "build.completed",
     "pipeline.run.state_changed",

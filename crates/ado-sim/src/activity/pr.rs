@@ -5,7 +5,9 @@
 use super::Gen;
 use super::git::{commit_message, delete_branch, new_commits, push_commits, record_push};
 use crate::hooks;
-use crate::model::git::{MergeStatus, PrComment, PrStatus, PrThread, PullRequest, Reviewer};
+use crate::model::git::{
+    Iteration, MergeStatus, PrComment, PrStatus, PrThread, PullRequest, Reviewer,
+};
 use crate::model::{Commit, RefUpdate};
 
 const VOTES: &[i64] = &[10, 5, 0, -5, -10];
@@ -110,14 +112,46 @@ fn create(g: &mut Gen<'_>) -> &'static str {
         squash: g.rng.chance(0.5),
         commits,
         threads: Vec::new(),
+        iterations: Vec::new(),
         votes_seen: Vec::new(),
     };
     g.org.prs.push(pr);
     let idx = g.org.prs.len() - 1;
+    add_iteration(g, idx, author, "create");
     attempt_merge(g, idx);
     let ev = hooks::git::pr_created(g.org, &g.org.prs[idx]);
     g.emit(ev);
     "pr.create"
+}
+
+/// The PR's source head as a new iteration (`create` for the first one, `push` after).
+fn add_iteration(g: &mut Gen<'_>, pr: usize, author: usize, reason: &'static str) {
+    let created = g.now();
+    let p = &g.org.prs[pr];
+    let target_commit = g.org.repos[p.repo]
+        .branches
+        .get(&p.target_ref)
+        .cloned()
+        .unwrap_or_default();
+    let description = g.org.repos[p.repo]
+        .commit(&p.last_merge_source)
+        .map(|c| c.comment.clone())
+        .unwrap_or_default();
+    let p = &mut g.org.prs[pr];
+    let iteration = Iteration {
+        id: p.iterations.len() as u64 + 1,
+        author,
+        created,
+        reason,
+        source_commit: p.last_merge_source.clone(),
+        target_commit,
+        description,
+    };
+    p.iterations.push(iteration);
+}
+
+fn display_name(g: &Gen<'_>, person: usize) -> String {
+    g.org.people[person].display_name.clone()
 }
 
 fn updated(g: &mut Gen<'_>, pr: usize, actor: usize, what: &str, kind: &str) {
@@ -147,6 +181,20 @@ fn vote(g: &mut Gen<'_>, pr: usize) -> &'static str {
     p.reviewers[r].vote = new;
     p.votes_seen.push(p.votes());
     let who = g.org.prs[pr].reviewers[r].person;
+    let at = g.now();
+    let content = format!("{} voted {new}", display_name(g, who));
+    g.org.prs[pr].system_thread(
+        "VoteUpdate",
+        at,
+        who,
+        Vec::new(),
+        vec![
+            ("CodeReviewVoteResult", new.to_string()),
+            ("CodeReviewVotedByInitiatorIdentity", "1".into()),
+            ("CodeReviewVotedByIdentity", "1".into()),
+        ],
+        content,
+    );
     let what = match new {
         10 => "approved",
         5 => "approved with suggestions",
@@ -170,13 +218,35 @@ fn source_push(g: &mut Gen<'_>, pr: usize) -> &'static str {
         .last()
         .map(|p| p.commits.iter().map(|c| c.id.clone()).collect())
         .unwrap_or_default();
+    let at = g.now();
+    let content = format!(
+        "{} updated the source branch with {} commit(s)",
+        display_name(g, author),
+        new_ids.len()
+    );
     {
         let p = &mut g.org.prs[pr];
-        p.last_merge_source = head;
-        p.commits.extend(new_ids);
+        p.last_merge_source = head.clone();
+        p.commits.extend(new_ids.iter().cloned());
         p.merge_status = MergeStatus::Queued;
         p.votes_seen = vec![p.votes()];
+        let source_ref = p.source_ref.clone();
+        p.system_thread(
+            "RefUpdate",
+            at,
+            author,
+            Vec::new(),
+            vec![
+                ("CodeReviewRefName", source_ref),
+                ("CodeReviewRefNewHeadCommit", head),
+                ("CodeReviewRefNewCommits", new_ids.join(";")),
+                ("CodeReviewRefNewCommitsCount", new_ids.len().to_string()),
+                ("CodeReviewRefUpdatedByIdentity", "1".into()),
+            ],
+            content,
+        );
     }
+    add_iteration(g, pr, author, "push");
     updated(
         g,
         pr,
@@ -195,16 +265,20 @@ fn comment(g: &mut Gen<'_>, pr: usize) -> &'static str {
     let text = g.rng.pick(COMMENTS).to_string();
     let now = g.later();
     let p = &mut g.org.prs[pr];
-    let reply = !p.threads.is_empty() && g.rng.chance(0.4);
+    let discussions: Vec<usize> = (0..p.threads.len())
+        .filter(|i| p.threads[*i].system.is_none())
+        .collect();
+    let reply = !discussions.is_empty() && g.rng.chance(0.4);
     if !reply {
-        let id = p.threads.iter().map(|t| t.id).max().unwrap_or(p.id * 100) + 1;
+        let id = p.next_thread_id();
         p.threads.push(PrThread {
             id,
             comments: Vec::new(),
+            system: None,
         });
     }
     let t = if reply {
-        g.rng.index(p.threads.len())
+        discussions[g.rng.index(discussions.len())]
     } else {
         p.threads.len() - 1
     };
@@ -265,6 +339,23 @@ fn complete(g: &mut Gen<'_>, pr: usize) -> &'static str {
         p.status = PrStatus::Completed;
         p.closed_date = Some(closed);
         p.closed_by = Some(closer);
+        let content = format!(
+            "{} updated the pull request status to Completed",
+            g.org.people[closer].display_name
+        );
+        p.system_thread(
+            "StatusUpdate",
+            closed,
+            closer,
+            Vec::new(),
+            vec![
+                ("BypassPolicy", "False".into()),
+                ("CodeReviewStatus", "Completed".into()),
+                ("CodeReviewStatusUpdateAssociatedCommit", merge.id.clone()),
+                ("CodeReviewStatusUpdatedByIdentity", "1".into()),
+            ],
+            content,
+        );
         p.last_merge_commit = Some(merge);
     }
     updated(g, pr, closer, "completed", "StatusUpdateNotification");
@@ -277,10 +368,26 @@ fn complete(g: &mut Gen<'_>, pr: usize) -> &'static str {
 fn abandon(g: &mut Gen<'_>, pr: usize) -> &'static str {
     let who = g.org.prs[pr].created_by;
     let closed = g.later();
+    let content = format!(
+        "{} updated the pull request status to Abandoned",
+        display_name(g, who)
+    );
     let p = &mut g.org.prs[pr];
     p.status = PrStatus::Abandoned;
     p.closed_date = Some(closed);
     p.closed_by = Some(who);
+    p.system_thread(
+        "StatusUpdate",
+        closed,
+        who,
+        Vec::new(),
+        vec![
+            ("BypassPolicy", "False".into()),
+            ("CodeReviewStatus", "Abandoned".into()),
+            ("CodeReviewStatusUpdatedByIdentity", "1".into()),
+        ],
+        content,
+    );
     updated(g, pr, who, "abandoned", "StatusUpdateNotification");
     "pr.abandon"
 }
@@ -296,9 +403,22 @@ pub(super) fn action(g: &mut Gen<'_>) -> &'static str {
     let p = &g.org.prs[pr];
     if p.is_draft && g.rng.chance(0.5) {
         let who = p.created_by;
+        let at = g.now();
+        let content = format!("{} published the pull request", display_name(g, who));
         let p = &mut g.org.prs[pr];
         p.is_draft = false;
         p.votes_seen = vec![p.votes()];
+        p.system_thread(
+            "IsDraftUpdate",
+            at,
+            who,
+            Vec::new(),
+            vec![
+                ("CodeReviewIsDraftNowSet", "False".into()),
+                ("CodeReviewIsDraftUpdatedByIdentity", "1".into()),
+            ],
+            content,
+        );
         updated(g, pr, who, "published", "StatusUpdateNotification");
         return "pr.publish";
     }
@@ -320,6 +440,27 @@ pub(super) fn action(g: &mut Gen<'_>) -> &'static str {
             });
             p.votes_seen.push(p.votes());
             let who = p.created_by;
+            let at = g.now();
+            let content = format!(
+                "{} added {} as a reviewer",
+                display_name(g, who),
+                display_name(g, candidate)
+            );
+            g.org.prs[pr].system_thread(
+                "ReviewersUpdate",
+                at,
+                who,
+                vec![candidate],
+                vec![
+                    ("CodeReviewReviewersUpdatedNumAdded", "1".into()),
+                    ("CodeReviewReviewersUpdatedNumChanged", "0".into()),
+                    ("CodeReviewReviewersUpdatedNumDeclined", "0".into()),
+                    ("CodeReviewReviewersUpdatedNumRemoved", "0".into()),
+                    ("CodeReviewReviewersUpdatedAddedIdentity", "2".into()),
+                    ("CodeReviewReviewersUpdatedByIdentity", "1".into()),
+                ],
+                content,
+            );
             updated(
                 g,
                 pr,

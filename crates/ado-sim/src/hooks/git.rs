@@ -153,7 +153,6 @@ pub fn pr_updated(
     )
     .fact("notificationType", notification_type)
     .id_part("status", pr.status.as_str())
-    .id_part("mergeStatus", pr.merge_status.as_str())
     .id_part("sourceCommit", pr.last_merge_source.clone())
     .id_part("reviewers", reviewers_votes(org, pr))
     .id_part("isDraft", pr.is_draft)

@@ -117,6 +117,38 @@ pub struct PrComment {
 pub struct PrThread {
     pub id: u64,
     pub comments: Vec<PrComment>,
+    /// Set for the system threads Azure DevOps writes on a change (votes, reviewers, pushes,
+    /// draft, status): `properties.CodeReviewThreadType` and the rest.
+    pub system: Option<SystemThread>,
+}
+
+/// A system ("activity") thread: one system comment, typed properties whose `…Identity` values
+/// are keys into `identities`.
+#[derive(Debug, Clone)]
+pub struct SystemThread {
+    /// `VoteUpdate`, `ReviewersUpdate`, `RefUpdate`, `IsDraftUpdate`, `StatusUpdate`.
+    pub thread_type: &'static str,
+    pub published: DateTime<Utc>,
+    /// The actor (author of the system comment, identity `"1"`).
+    pub actor: usize,
+    /// Further people, identities `"2"`, `"3"`, …
+    pub others: Vec<usize>,
+    /// `(name, $value)`; every value a `System.String`, as Services sends them.
+    pub properties: Vec<(&'static str, String)>,
+    pub content: String,
+}
+
+/// One iteration (push to the source branch) of `…/pullRequests/{id}/iterations`.
+#[derive(Debug, Clone)]
+pub struct Iteration {
+    pub id: u64,
+    pub author: usize,
+    pub created: DateTime<Utc>,
+    /// `create` for the first, `push` after.
+    pub reason: &'static str,
+    pub source_commit: String,
+    pub target_commit: String,
+    pub description: String,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +178,7 @@ pub struct PullRequest {
     /// Source commits pushed to the PR, oldest first.
     pub commits: Vec<String>,
     pub threads: Vec<PrThread>,
+    pub iterations: Vec<Iteration>,
     /// The reviewers' votes of every update since the last source push or publication: a PR's
     /// identity is its state, so a vote that would bring back one of these is not cast.
     pub votes_seen: Vec<Vec<i64>>,
@@ -154,5 +187,40 @@ pub struct PullRequest {
 impl PullRequest {
     pub fn votes(&self) -> Vec<i64> {
         self.reviewers.iter().map(|r| r.vote).collect()
+    }
+
+    /// Thread ids rise within a PR, comment and system threads alike.
+    pub fn next_thread_id(&self) -> u64 {
+        self.threads
+            .iter()
+            .map(|t| t.id)
+            .max()
+            .unwrap_or(self.id * 100)
+            + 1
+    }
+
+    /// Records a system thread of a change made at `at` by `actor`.
+    pub fn system_thread(
+        &mut self,
+        thread_type: &'static str,
+        at: DateTime<Utc>,
+        actor: usize,
+        others: Vec<usize>,
+        properties: Vec<(&'static str, String)>,
+        content: String,
+    ) {
+        let id = self.next_thread_id();
+        self.threads.push(PrThread {
+            id,
+            comments: Vec::new(),
+            system: Some(SystemThread {
+                thread_type,
+                published: at,
+                actor,
+                others,
+                properties,
+                content,
+            }),
+        });
     }
 }

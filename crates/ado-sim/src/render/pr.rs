@@ -5,7 +5,9 @@ use serde_json::{Map, Value, json};
 use super::git::{RepoFlavor, commit_url, repo_url, repository, web_url};
 use super::{href, identity, identity_basic, signature};
 use crate::clock::{ts, ts_secs, ts_ticks};
-use crate::model::git::{PrComment, PrStatus, PrThread, PullRequest, Reviewer};
+use crate::model::git::{
+    Iteration, PrComment, PrStatus, PrThread, PullRequest, Reviewer, SystemThread,
+};
 use crate::model::{Org, Repo};
 
 /// Which API a pull request is rendered for.
@@ -260,6 +262,9 @@ pub fn comment_event_v1(org: &Org, pr: &PullRequest, thread: &PrThread, c: &PrCo
 pub fn thread_rest(org: &Org, pr: &PullRequest, thread: &PrThread) -> Value {
     let repo = &org.repos[pr.repo];
     let thread_url = format!("{}/threads/{}", pr_url(org, repo, pr), thread.id);
+    if let Some(system) = &thread.system {
+        return system_thread_rest(org, repo, thread.id, system, &thread_url);
+    }
     let comments: Vec<Value> = thread
         .comments
         .iter()
@@ -293,6 +298,78 @@ pub fn thread_rest(org: &Org, pr: &PullRequest, thread: &PrThread) -> Value {
         "_links": {
             "self": href(thread_url),
             "repository": href(repo_url(org, repo)),
+        },
+    })
+}
+
+/// A system thread as Services serves it: `properties` of `{"$type": "System.String", "$value"}`,
+/// actor properties holding keys into `identities`, one system comment.
+fn system_thread_rest(
+    org: &Org,
+    repo: &Repo,
+    id: u64,
+    t: &SystemThread,
+    thread_url: &str,
+) -> Value {
+    let string = |v: &str| json!({ "$type": "System.String", "$value": v });
+    let mut properties = Map::new();
+    properties.insert("CodeReviewThreadType".into(), string(t.thread_type));
+    for (k, v) in &t.properties {
+        properties.insert((*k).to_string(), string(v));
+    }
+    let mut identities = Map::new();
+    for (i, person) in std::iter::once(&t.actor).chain(&t.others).enumerate() {
+        let p = &org.people[*person];
+        identities.insert(
+            (i + 1).to_string(),
+            json!({ "displayName": p.display_name, "id": p.id, "uniqueName": p.unique_name }),
+        );
+    }
+    let at = ts(t.published);
+    json!({
+        "id": id,
+        "publishedDate": at,
+        "lastUpdatedDate": at,
+        "comments": [{
+            "id": 1,
+            "parentCommentId": 0,
+            "author": identity(org, &org.people[t.actor]),
+            "content": t.content,
+            "publishedDate": at,
+            "lastUpdatedDate": at,
+            "lastContentUpdatedDate": at,
+            "commentType": "system",
+            "usersLiked": [],
+        }],
+        "status": "active",
+        "threadContext": null,
+        "properties": properties,
+        "identities": identities,
+        "isDeleted": false,
+        "_links": {
+            "self": href(thread_url.to_string()),
+            "repository": href(repo_url(org, repo)),
+        },
+    })
+}
+
+/// One item of `GET …/pullRequests/{id}/iterations`.
+pub fn iteration_rest(org: &Org, pr: &PullRequest, it: &Iteration) -> Value {
+    let repo = &org.repos[pr.repo];
+    let at = ts(it.created);
+    json!({
+        "id": it.id,
+        "description": it.description,
+        "author": identity(org, &org.people[it.author]),
+        "createdDate": at,
+        "updatedDate": at,
+        "sourceRefCommit": { "commitId": it.source_commit },
+        "targetRefCommit": { "commitId": it.target_commit },
+        "commonRefCommit": { "commitId": it.target_commit },
+        "hasMoreCommits": false,
+        "reason": it.reason,
+        "_links": {
+            "self": href(format!("{}/iterations/{}", pr_url(org, repo, pr), it.id)),
         },
     })
 }

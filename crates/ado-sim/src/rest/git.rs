@@ -7,7 +7,7 @@ use super::{ApiError, ApiResult, Req, get_only, list, ok};
 use crate::model::git::PrStatus;
 use crate::model::{Org, Repo};
 use crate::render::git::{RepoFlavor, commit_rest, push_get, push_list_item, repository};
-use crate::render::pr::{PrFlavor, pull_request, thread_rest};
+use crate::render::pr::{PrFlavor, iteration_rest, pull_request, thread_rest};
 
 fn find_repo(org: &Org, req: &Req, name_or_id: &str) -> Result<usize, ApiError> {
     org.repos
@@ -95,6 +95,24 @@ pub(super) fn route(org: &Org, req: &Req, path: &[&str]) -> ApiResult {
                 })?;
             let threads = pr.threads.iter().map(|t| thread_rest(org, pr, t)).collect();
             ok(list(threads))
+        }
+        ["repositories", r, "pullrequests", id, "iterations"] => {
+            let repo = find_repo(org, req, r)?;
+            let pr = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| org.prs.iter().find(|p| p.id == n && p.repo == repo))
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "TF401180: The requested pull request was not found: {id}."
+                    ))
+                })?;
+            let iterations = pr
+                .iterations
+                .iter()
+                .map(|it| iteration_rest(org, pr, it))
+                .collect();
+            ok(list(iterations))
         }
         ["repositories", r, "pullrequests"] => {
             let repo = find_repo(org, req, r)?;

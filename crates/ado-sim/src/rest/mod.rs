@@ -211,7 +211,7 @@ fn refused(shared: &Shared, route: &str) -> Option<ApiError> {
         .controls()
         .refused_routes
         .iter()
-        .find(|(prefix, _)| route == prefix || route.starts_with(&format!("{prefix}/")))
+        .find(|(prefix, _)| route_matches(prefix, route))
         .map(|(_, status)| *status)?;
     Some(match status {
         404 => ApiError::not_found(format!(
@@ -225,6 +225,14 @@ fn refused(shared: &Shared, route: &str) -> Option<ApiError> {
             ),
         ),
     })
+}
+
+/// Whether `route` is `pattern` or under it; a `*` segment of the pattern matches any one segment.
+fn route_matches(pattern: &str, route: &str) -> bool {
+    let mut route = route.split('/');
+    pattern
+        .split('/')
+        .all(|p| route.next().is_some_and(|r| p == "*" || p == r))
 }
 
 pub(crate) fn add_headers(resp: &mut Response, headers: &[(&'static str, String)]) {

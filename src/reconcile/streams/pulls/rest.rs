@@ -1,14 +1,16 @@
-//! The pull-request REST calls: project lists (newest first, all pages), one PR by id, and the
-//! comments of PR threads as `git.pullrequest.commented` events.
+//! The pull-request REST calls: project lists (newest first, all pages), one PR by id, and what
+//! a PR's threads and iterations show (comments, past states).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use super::super::super::ReconcileError;
-use super::super::super::ctx::{Ctx, Project, seg, values};
-use super::pr_id;
+use chrono::{DateTime, Utc};
+
+use super::super::super::ctx::{Ctx, Project, refused_status, seg, values};
+use super::{history, pr_id};
 use crate::normalize::NormalizedEvent;
 use crate::normalize::extract::str_at;
 
@@ -64,30 +66,41 @@ pub(super) async fn get_pr(
     }
 }
 
-/// `git.pullrequest.commented` for every comment of these PRs' threads (one call per PR).
-pub(super) async fn comment_events(
+/// What one call for a PR's threads (plus one for its iterations when they show changes)
+/// reveals: `git.pullrequest.commented` for every comment and `git.pullrequest.updated` for every
+/// past state ([`history`]); within `window` only, for a backfill. `replayed` holds, per PR, the
+/// newest thread id whose history was already replayed: a PR without a newer change thread is
+/// not replayed again (no iterations call); it is updated with what this call replayed.
+pub(super) async fn thread_events(
     ctx: &Ctx,
+    stream: &'static str,
     project: &Project,
     prs: &[Value],
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    replayed: &mut BTreeMap<i64, i64>,
 ) -> Result<Vec<NormalizedEvent>, ReconcileError> {
-    let per_pr: Vec<Vec<NormalizedEvent>> = futures::stream::iter(prs.iter().cloned())
+    let known: &BTreeMap<i64, i64> = replayed;
+    // Per PR: its events, and (PR id, newest change thread) when its history was replayed.
+    type PerPr = (Vec<NormalizedEvent>, Option<(i64, i64)>);
+    let per_pr: Vec<PerPr> = futures::stream::iter(prs.iter().cloned())
         .map(|pr| async move {
             let pr = &pr;
             let (Some(id), Some(repo)) = (pr_id(pr), str_at(pr, &["repository", "id"])) else {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), None));
             };
-            let path = format!(
-                "{}/_apis/git/repositories/{}/pullRequests/{id}/threads",
+            let base = format!(
+                "{}/_apis/git/repositories/{}/pullRequests/{id}",
                 seg(&project.id),
                 seg(repo)
             );
-            let resp = match ctx.get_raw(&path).await {
+            let resp = match ctx.get_raw(&format!("{base}/threads")).await {
                 Ok(r) => r,
-                Err(e) if e.is_not_found() => return Ok(Vec::new()),
+                Err(e) if e.is_not_found() => return Ok((Vec::new(), None)),
                 Err(e) => return Err(ReconcileError::from(e)),
             };
+            let threads = values(&resp);
             let mut events = Vec::new();
-            for thread in values(&resp) {
+            for thread in threads {
                 // System threads (votes, pushes, status) are not comment events.
                 let comments = thread.get("comments").and_then(Value::as_array);
                 for c in comments.into_iter().flatten() {
@@ -104,10 +117,54 @@ pub(super) async fn comment_events(
                     ));
                 }
             }
-            Ok(events)
+            let newest = history::newest_change(threads);
+            if newest.is_none_or(|n| known.get(&id).is_some_and(|k| *k >= n)) {
+                return Ok((events, None));
+            }
+            let iterations = match ctx.get(&format!("{base}/iterations")).await {
+                Ok(r) => r,
+                Err(e) => match refused_status(&e) {
+                    Some(status) => {
+                        ctx.note_gap(
+                            stream,
+                            "git/pullrequests/iterations",
+                            status,
+                            "intermediate pull-request states are not recovered",
+                        );
+                        return Ok((events, None));
+                    }
+                    None => return Err(e),
+                },
+            };
+            // The PR with its full reviewer entries (lists carry fewer fields).
+            let full = get_pr(ctx, project, id)
+                .await?
+                .unwrap_or_else(|| pr.clone());
+            for (at, state) in history::states(&full, threads, values(&iterations)) {
+                let in_window = window.is_none_or(|(since, until)| {
+                    chrono::DateTime::parse_from_rfc3339(&at).is_ok_and(|t| t >= since && t < until)
+                });
+                if in_window {
+                    events.extend(ctx.normalize(
+                        "git.pullrequest.updated",
+                        "1.0",
+                        &state,
+                        Some(&project.id),
+                        Some(&at),
+                    ));
+                }
+            }
+            Ok((events, newest.map(|n| (id, n))))
         })
         .buffered(ctx.concurrency)
         .try_collect()
         .await?;
-    Ok(per_pr.into_iter().flatten().collect())
+    let mut out = Vec::new();
+    for (events, done) in per_pr {
+        out.extend(events);
+        if let Some((id, newest)) = done {
+            replayed.insert(id, newest);
+        }
+    }
+    Ok(out)
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::super::super::ReconcileError;
 use super::super::super::walk::Walk;
 use super::super::{query_time, time_of};
-use super::{Cursor, comment_events, get_pr, pr_events, pr_id, time_filters};
+use super::{Cursor, get_pr, pr_events, pr_id, thread_events, time_filters};
 use crate::normalize::extract::str_at;
 
 /// Where a backfill of pull requests is: the phase (0 created, 1 closed, 2 active, 3 done), the
@@ -96,7 +96,16 @@ pub(super) async fn walk(
                     with_comments.push(pr.clone());
                 }
             }
-            events.extend(comment_events(w.ctx, project, &with_comments).await?);
+            let history = thread_events(
+                w.ctx,
+                w.stream,
+                project,
+                &with_comments,
+                Some((since, until)),
+                &mut Default::default(),
+            )
+            .await?;
+            let events = super::history_first(history, events);
             if (page.len() as u64) < top {
                 cursor.window.project += 1;
                 cursor.window.skip = 0;
