@@ -117,6 +117,12 @@ impl App {
             health,
             metrics: telemetry::metrics_handle(),
             auth: HookAuthenticator::new(&config.hook_credentials, config.allow_anonymous_hooks),
+            tenants: crate::http::tenants::KnownCollections::new(
+                reconcilers.iter().map(|r| r.client().clone()).collect(),
+                config
+                    .hooks
+                    .require_known_collection(config.organizations.len()),
+            ),
             admin: AdminState::new(&config.admin_token, jobs.clone(), reconcilers),
         };
         let addr = listener.local_addr()?;

@@ -59,11 +59,74 @@ pub struct Config {
     /// Bearer token for `/admin/*`; empty disables the admin API.
     pub admin_token: Secret,
     pub publish: PublishConfig,
+    pub hooks: HooksConfig,
     /// Azure DevOps organizations read over REST by the reconciler (`[[organizations]]` tables).
     /// Skipped when empty so the env-override key walk never sees an array of tables.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub organizations: Vec<OrganizationConfig>,
     pub reconcile: ReconcileConfig,
+}
+
+/// What `POST /hooks` accepts beyond valid credentials.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HooksConfig {
+    /// Refuse hooks whose collection id is no configured organization's: `auto` (on once any
+    /// `[[organizations]]` is configured), `true` or `false`.
+    pub require_known_collection: Toggle,
+}
+
+impl HooksConfig {
+    /// Whether the tenant check applies with `organizations` configured.
+    pub fn require_known_collection(&self, organizations: usize) -> bool {
+        match self.require_known_collection {
+            Toggle::Auto => organizations > 0,
+            Toggle::On => true,
+            Toggle::Off => false,
+        }
+    }
+}
+
+/// `auto`, `true` or `false` (a TOML boolean or a string).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Toggle {
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl Serialize for Toggle {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            Toggle::Auto => "auto",
+            Toggle::On => "true",
+            Toggle::Off => "false",
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Toggle {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(true) => Ok(Toggle::On),
+            Raw::Bool(false) => Ok(Toggle::Off),
+            Raw::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+                "auto" => Ok(Toggle::Auto),
+                "true" | "1" | "yes" | "on" => Ok(Toggle::On),
+                "false" | "0" | "no" | "off" => Ok(Toggle::Off),
+                other => Err(serde::de::Error::custom(format!(
+                    "{other:?} is not auto, true or false"
+                ))),
+            },
+        }
+    }
 }
 
 /// Settings of the PostgreSQL store (unused with SQLite).
@@ -152,6 +215,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             admin_token: Secret::default(),
             publish: PublishConfig::default(),
+            hooks: HooksConfig::default(),
             organizations: Vec::new(),
             reconcile: ReconcileConfig::default(),
         }
@@ -537,6 +601,35 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_tenant_check_is_auto_true_or_false_from_toml_or_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        let load = |text: &str, vars: &[(&str, &str)]| {
+            std::fs::write(&file, format!("hook_credentials = \"a:b\"\n{text}")).unwrap();
+            Config::load(Some(&file), &env(vars)).map(|c| c.hooks.require_known_collection)
+        };
+        assert_eq!(load("", &[]).unwrap(), Toggle::Auto);
+        assert_eq!(
+            load("[hooks]\nrequire_known_collection = true", &[]).unwrap(),
+            Toggle::On
+        );
+        assert_eq!(
+            load("[hooks]\nrequire_known_collection = \"off\"", &[]).unwrap(),
+            Toggle::Off
+        );
+        let var = "ADO_INGEST_HOOKS_REQUIRE_KNOWN_COLLECTION";
+        assert_eq!(load("", &[(var, "false")]).unwrap(), Toggle::Off);
+        assert!(
+            load("", &[(var, "maybe")])
+                .unwrap_err()
+                .to_string()
+                .contains("maybe")
+        );
+        let hooks = HooksConfig::default();
+        assert!(!hooks.require_known_collection(0) && hooks.require_known_collection(1));
     }
 
     #[test]

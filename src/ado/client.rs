@@ -128,6 +128,14 @@ impl OrgClient {
         Ok(self.connect().await?.api_version)
     }
 
+    /// The collection id if `connect` has succeeded already (no request).
+    pub fn known_collection_id(&self) -> Option<&str> {
+        self.inner
+            .connection
+            .get()
+            .map(|c| c.collection_id.as_str())
+    }
+
     /// The collection id (`instanceId`), the tenant id REST-derived events share with hooks.
     pub async fn collection_id(&self) -> Result<&str, AdoError> {
         Ok(&self.connect().await?.collection_id)

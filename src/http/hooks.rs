@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use super::tenants::Verdict;
 use crate::normalize::{self, EnvelopeError, NormalizeOptions, Origin};
 use crate::store::{InsertOutcome, StoreError};
 
@@ -101,6 +102,45 @@ async fn read_bounded(headers: &HeaderMap, body: Body, limit: usize) -> Result<B
     }
 }
 
+/// Refuses a hook of a collection no configured organization has (see [`super::tenants`]).
+async fn check_tenant(
+    state: &AppState,
+    envelope: &normalize::HookEnvelope,
+) -> Result<(), Rejection> {
+    let collection = envelope
+        .containers
+        .collection
+        .as_ref()
+        .and_then(|c| c.id.as_deref());
+    match state.tenants.check(collection).await {
+        Verdict::Known => Ok(()),
+        Verdict::Unknown => {
+            tracing::warn!(
+                collection = collection.unwrap_or(""),
+                event_type = %envelope.event_type,
+                subscription_id = envelope.subscription_id.as_deref().unwrap_or(""),
+                "hook refused: its collection is no configured organization's"
+            );
+            Err((
+                "unknown_collection",
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "unknown_collection",
+                    "the hook's resourceContainers.collection.id belongs to no organization this service is configured for",
+                ),
+            ))
+        }
+        Verdict::NotYetKnown => Err((
+            "collection_not_yet_known",
+            ApiError::unavailable(
+                "collection_not_yet_known",
+                "the collection ids of the configured organizations are not known yet (their REST API has not answered); retry later",
+                30,
+            ),
+        )),
+    }
+}
+
 async fn process(
     state: &AppState,
     org: Option<String>,
@@ -147,6 +187,9 @@ async fn process(
             Json(json!({"test": true, "published": false, "detail": "test notification acknowledged, not published"})),
         )
             .into_response());
+    }
+    if state.tenants.enabled() {
+        check_tenant(state, &envelope).await?;
     }
     let opts = NormalizeOptions {
         include_raw: state.config.publish.include_raw,

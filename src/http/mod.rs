@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod hooks;
+pub mod tenants;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +36,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub auth: auth::HookAuthenticator,
     pub admin: admin::AdminState,
+    pub tenants: tenants::KnownCollections,
 }
 
 /// The application's routes; pure, so tests can drive it with `oneshot`.

@@ -8,3 +8,4 @@ mod fixtures_e2e;
 mod lifecycle;
 mod outage;
 mod store_failure;
+mod tenants;

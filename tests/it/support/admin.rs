@@ -209,6 +209,7 @@ pub async fn admin(store: Arc<dyn Store>, token: &str, engine: Arc<ListEngine>) 
         metrics: ado_ingest::telemetry::metrics_handle(),
         auth: HookAuthenticator::new(&[], true),
         admin: AdminState::new(&Secret::new(token), runner.clone(), Reconcilers::default()),
+        tenants: Default::default(),
     };
     Admin {
         router: router(state),
