@@ -114,6 +114,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                         ado_ingest::cli::subscriptions::table(&results, dry_run)
                     );
                 }
+                ado_ingest::cli::subscriptions::SubscriptionsCommand::List(list) => {
+                    let results = ado_ingest::cli::subscriptions::run_list(list, &config).await?;
+                    print!("{}", ado_ingest::cli::subscriptions::list_table(&results));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -175,6 +175,35 @@ impl OrgClient {
             .await
     }
 
+    /// POST once, never retried: for requests that are not idempotent (creating a subscription).
+    /// A failure is returned as it is; whether the server acted on it is for the caller to find
+    /// out (list again) before trying once more.
+    pub async fn post_json_once(
+        &self,
+        path_and_query: &str,
+        body: &Value,
+    ) -> Result<RestResponse, AdoError> {
+        let version = self.api_version().await?.to_string();
+        let url = self.url_for(path_and_query, Some(&version))?;
+        let route = format!("POST {}", url.path());
+        match self.attempt(&Method::POST, &url, Some(body), &route).await {
+            Attempt::Done(result) => result,
+            Attempt::Retry { reason, .. } => Err(AdoError::GaveUp {
+                org: self.inner.name.clone(),
+                route,
+                attempts: 1,
+                last: reason,
+            }),
+        }
+    }
+
+    /// DELETE a resource (retried: deleting twice is deleting once).
+    pub async fn delete(&self, path_and_query: &str) -> Result<RestResponse, AdoError> {
+        let version = self.api_version().await?.to_string();
+        self.send(Method::DELETE, path_and_query, None, Some(&version))
+            .await
+    }
+
     /// POST with an explicit api-version.
     pub async fn post_json_with_version(
         &self,

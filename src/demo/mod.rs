@@ -212,8 +212,17 @@ async fn subscribe(org_url: &str, pat: &str, hook_url: &str, password: &str) -> 
         username: "demo".into(),
         password: crate::config::Secret::new(password),
     };
-    let lines =
-        crate::reconcile::subscriptions::sync(&client, hook_url, Some(&credential), false).await?;
+    let lines = crate::reconcile::subscriptions::sync(
+        &client,
+        crate::reconcile::subscriptions::SyncOptions {
+            hook_url,
+            credential: Some(&credential),
+            projects: &[],
+            dry_run: false,
+            prune: false,
+        },
+    )
+    .await?;
     let created = lines
         .iter()
         .filter(|l| l.action == crate::reconcile::subscriptions::SyncAction::Created)

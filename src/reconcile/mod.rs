@@ -92,6 +92,9 @@ pub enum ReconcileError {
     /// A backfill request that cannot run as asked (the message says what to change).
     #[error("invalid backfill request: {0}")]
     InvalidSpec(String),
+    /// The configuration names something the organization does not have.
+    #[error("{0}")]
+    Config(String),
     /// Azure DevOps answered with something the reconciler cannot read.
     #[error("{org}: unexpected response from {route}: {message}")]
     UnexpectedResponse {

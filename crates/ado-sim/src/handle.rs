@@ -164,6 +164,18 @@ impl Simulator {
             last_probation_retry_date: s.last_probation_retry_date,
             notifications: s.notifications.len(),
             queued: s.queue.len(),
+            url: s
+                .request
+                .consumer_inputs
+                .get("url")
+                .cloned()
+                .unwrap_or_default(),
+            project_id: s
+                .request
+                .publisher_inputs
+                .get("projectId")
+                .filter(|p| !p.is_empty())
+                .cloned(),
         }
     }
 

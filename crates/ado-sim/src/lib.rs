@@ -168,4 +168,8 @@ pub struct SubscriptionInfo {
     /// Notifications created so far (excludes events dropped on probation or by fault).
     pub notifications: usize,
     pub queued: usize,
+    /// `consumerInputs.url`: where it posts.
+    pub url: String,
+    /// `publisherInputs.projectId`: its project scope, if any.
+    pub project_id: Option<String>,
 }

@@ -8,5 +8,6 @@ mod paging;
 mod replay;
 mod server;
 mod subscriptions;
+mod subscriptions_manage;
 mod subscriptions_sync;
 mod window;

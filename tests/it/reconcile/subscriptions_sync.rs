@@ -29,6 +29,7 @@ fn args(org: &str, dry_run: bool) -> SyncArgs {
         orgs: vec![org.into()],
         hook_url: None,
         dry_run,
+        prune: false,
     }
 }
 

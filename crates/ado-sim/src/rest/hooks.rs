@@ -1,6 +1,7 @@
 //! Service-hook routes: subscriptions (create, list with filters, get, replace, delete),
-//! a subscription's notifications, and `notificationsquery` (failed deliveries with the original
-//! event in `details.event`).
+//! `subscriptionsquery` (filters on publisher and consumer inputs), a subscription's
+//! notifications, and `notificationsquery` (failed deliveries with the original event in
+//! `details.event`).
 
 use std::sync::Arc;
 
@@ -30,6 +31,9 @@ pub(super) fn route(shared: &Arc<Shared>, req: &Req, path: &[&str]) -> ApiResult
             body::<SubscriptionRequest>(req)?,
         )?),
         (&Method::GET, ["subscriptions"]) => subscriptions(shared, req),
+        (&Method::POST, ["subscriptionsquery"]) => {
+            subscriptions_query(shared, req, body::<SubscriptionsQuery>(req)?)
+        }
         (&Method::GET, ["subscriptions", id]) => {
             let world = shared.world();
             let org = &world.orgs[req.org];
@@ -85,6 +89,91 @@ fn subscriptions(shared: &Arc<Shared>, req: &Req) -> ApiResult {
         .map(|s| s.to_json(org))
         .collect();
     ok(list(values))
+}
+
+/// Body of `POST _apis/hooks/subscriptionsquery` (SubscriptionsQuery).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscriptionsQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    publisher_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    consumer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    consumer_action_id: Option<String>,
+    #[serde(default)]
+    publisher_input_filters: Vec<InputFilter>,
+    #[serde(default)]
+    consumer_input_filters: Vec<InputFilter>,
+}
+
+/// An `InputFilter`: all its conditions hold. Several filters: any of them.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InputFilter {
+    #[serde(default)]
+    conditions: Vec<InputCondition>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InputCondition {
+    input_id: String,
+    /// `equals` or `notEquals`.
+    #[serde(default)]
+    operator: Option<String>,
+    #[serde(default)]
+    input_value: Option<String>,
+    #[serde(default)]
+    case_sensitive: Option<bool>,
+}
+
+fn filters_hold(
+    filters: &[InputFilter],
+    inputs: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    filters.is_empty()
+        || filters.iter().any(|f| {
+            f.conditions.iter().all(|c| {
+                let have = inputs.get(&c.input_id).map(String::as_str).unwrap_or("");
+                let want = c.input_value.as_deref().unwrap_or("");
+                let equal = if c.case_sensitive == Some(true) {
+                    have == want
+                } else {
+                    have.eq_ignore_ascii_case(want)
+                };
+                match c.operator.as_deref() {
+                    Some(op) if op.eq_ignore_ascii_case("notEquals") => !equal,
+                    _ => equal,
+                }
+            })
+        })
+}
+
+/// The query echoed with its `results`, as Azure DevOps answers it.
+fn subscriptions_query(shared: &Arc<Shared>, req: &Req, q: SubscriptionsQuery) -> ApiResult {
+    let world = shared.world();
+    let org = &world.orgs[req.org];
+    let eq =
+        |want: &Option<String>, v: &str| want.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(v));
+    let results: Vec<serde_json::Value> = org
+        .subscriptions
+        .iter()
+        .filter(|s| {
+            eq(&q.publisher_id, &s.request.publisher_id)
+                && eq(&q.event_type, &s.request.event_type)
+                && eq(&q.consumer_id, &s.request.consumer_id)
+                && eq(&q.consumer_action_id, &s.request.consumer_action_id)
+                && filters_hold(&q.publisher_input_filters, &s.request.publisher_inputs)
+                && filters_hold(&q.consumer_input_filters, &s.request.consumer_inputs)
+        })
+        .map(|s| s.to_json(org))
+        .collect();
+    let mut answer = serde_json::to_value(&q).unwrap_or_else(|_| json!({}));
+    answer["results"] = json!(results);
+    ok(answer)
 }
 
 fn notifications(shared: &Arc<Shared>, req: &Req, id: &str, one: Option<u64>) -> ApiResult {
