@@ -60,11 +60,114 @@ pub struct Config {
     pub admin_token: Secret,
     pub publish: PublishConfig,
     pub hooks: HooksConfig,
+    pub discovery: DiscoveryConfig,
+    pub login: LoginConfig,
     /// Azure DevOps organizations read over REST by the reconciler (`[[organizations]]` tables).
     /// Skipped when empty so the env-override key walk never sees an array of tables.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub organizations: Vec<OrganizationConfig>,
     pub reconcile: ReconcileConfig,
+}
+
+/// A person's sign-in with Microsoft Entra ID (`ado-ingest login`, device-code flow), used by
+/// organizations (and discovery) with `login = true`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginConfig {
+    /// `organizations` (work or school accounts of any tenant), `common`, or a tenant id.
+    pub tenant_id: String,
+    /// The public client the sign-in is made with.
+    pub client_id: String,
+    pub authority: String,
+    /// Azure DevOps' resource with `.default`, plus `offline_access` for a refresh token.
+    pub scope: String,
+    /// Where the refresh token is kept (mode 0600).
+    pub token_file: String,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            tenant_id: "organizations".into(),
+            // The Azure CLI's public client: allowed to request Azure DevOps' scope in any tenant.
+            client_id: "04b07795-8ddb-461a-bbee-02f9e1bf7b46".into(),
+            authority: "https://login.microsoftonline.com".into(),
+            scope: format!(
+                "{} offline_access",
+                crate::config::organizations::DEFAULT_ENTRA_SCOPE
+            ),
+            token_file: "./data/login.json".into(),
+        }
+    }
+}
+
+/// Every organization an identity can access, treated like a configured one (Services only:
+/// Server has no discovery API, list its collections under `[[organizations]]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    /// The identity's personal access token (`env:NAME` / `file:/path`); set (or `entra`) to
+    /// turn discovery on.
+    pub pat: Secret,
+    /// An Entra ID service principal instead of a PAT (file only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entra: Option<crate::config::organizations::EntraConfig>,
+    /// The `ado-ingest login` sign-in instead of a PAT.
+    pub login: bool,
+    /// The `[login]` settings when `login` is set (internal).
+    #[serde(skip)]
+    pub login_settings: Option<LoginConfig>,
+    /// Organization names or globs (`contoso-*`) to take; empty: all of them.
+    #[serde(deserialize_with = "deserialize_list")]
+    pub include: Vec<String>,
+    /// Organization names or globs to leave out (after `include`).
+    #[serde(deserialize_with = "deserialize_list")]
+    pub exclude: Vec<String>,
+    /// Where the profile and accounts APIs are (`_apis/profile/profiles/me`, `_apis/accounts`).
+    pub profile_url: String,
+    /// The REST base URL of an organization, `{name}` standing for its name.
+    pub organization_url: String,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        Self {
+            pat: Secret::default(),
+            entra: None,
+            login: false,
+            login_settings: None,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            profile_url: "https://app.vssps.visualstudio.com/".into(),
+            organization_url: "https://dev.azure.com/{name}".into(),
+        }
+    }
+}
+
+impl DiscoveryConfig {
+    /// Whether a credential for discovery is configured.
+    pub fn enabled(&self) -> bool {
+        !self.pat.expose().is_empty() || self.entra.is_some() || self.login
+    }
+}
+
+/// A list from a TOML array or a comma-separated string (an environment variable).
+fn deserialize_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::List(l) => l,
+        Raw::Text(t) => t
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 /// What `POST /hooks` accepts beyond valid credentials.
@@ -216,6 +319,8 @@ impl Default for Config {
             admin_token: Secret::default(),
             publish: PublishConfig::default(),
             hooks: HooksConfig::default(),
+            discovery: DiscoveryConfig::default(),
+            login: LoginConfig::default(),
             organizations: Vec::new(),
             reconcile: ReconcileConfig::default(),
         }
@@ -414,9 +519,12 @@ impl Config {
             })?;
         }
         apply_env_overrides(&mut tree, env)?;
-        let config: Config = toml::Value::Table(tree)
+        let mut config: Config = toml::Value::Table(tree)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        for org in config.organizations.iter_mut().filter(|o| o.login) {
+            org.login_settings = Some(config.login.clone());
+        }
         config.validate()?;
         Ok(config)
     }

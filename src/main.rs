@@ -48,6 +48,8 @@ enum Command {
     Store(ado_ingest::cli::store::StoreArgs),
     /// Print the events arriving on the exchange (a temporary queue bound with `--binding`).
     Tail(ado_ingest::cli::tail::TailArgs),
+    /// Sign in with Microsoft Entra ID (device code) for organizations with `login = true`.
+    Login(ado_ingest::cli::login::LoginArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +99,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig => {
             let config = Config::from_process_env(cli.config.as_deref())?;
             print!("{}", config.to_redacted_toml());
+            // Which credential each organization (and discovery) uses; never the secret itself.
+            println!("\n# credentials");
+            for org in &config.organizations {
+                println!("# {}: {}", org.name(), org.auth_method());
+            }
+            if config.discovery.enabled() {
+                let method = if !config.discovery.pat.is_empty() {
+                    "pat"
+                } else if config.discovery.entra.is_some() {
+                    "entra"
+                } else {
+                    "login"
+                };
+                println!("# discovery: {method}");
+            }
             if let Err(e) = config.validate_for_serve() {
                 eprintln!("warning: `serve` would refuse to start: {e}");
             }
@@ -119,6 +136,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     print!("{}", ado_ingest::cli::subscriptions::list_table(&results));
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Login(args) => {
+            let config = Config::from_process_env(cli.config.as_deref())?;
+            let mut out = std::io::stdout();
+            let path = ado_ingest::cli::login::run(args, &config, &mut out).await?;
+            println!("signed in; the sign-in is stored at {path} (readable by this user only)");
             Ok(ExitCode::SUCCESS)
         }
         Command::Tail(args) => {

@@ -167,6 +167,24 @@ pub const METRICS: &[MetricInfo] = &[
         "Events the reconciler found, by organization, stream, type and outcome.",
     ),
     metric(
+        "ado_ingest_signin_failures_total",
+        Counter,
+        Unit::Count,
+        "Renewals of the `ado-ingest login` sign-in that were refused (revoked or expired sign-in, unreadable token file): run `login` again.",
+    ),
+    metric(
+        "ado_ingest_discovered_organizations",
+        Gauge,
+        Unit::Count,
+        "Organizations found by [discovery], by state: accessible (reconciled) or lost (no longer listed; state kept).",
+    ),
+    metric(
+        "ado_ingest_discovery_errors_total",
+        Counter,
+        Unit::Count,
+        "Discovery passes that could not list the identity's organizations (tried again next interval).",
+    ),
+    metric(
         "ado_ingest_reconcile_gaps_total",
         Counter,
         Unit::Count,

@@ -43,12 +43,18 @@ pub fn credential_for(
     org: &OrganizationConfig,
     http: reqwest::Client,
 ) -> Result<std::sync::Arc<dyn Credential>, CredentialError> {
-    match (&org.pat, &org.entra) {
-        (Some(pat), None) => Ok(std::sync::Arc::new(PatCredential::new(pat)?)),
-        (None, Some(entra)) => Ok(std::sync::Arc::new(EntraCredential::new(entra, http)?)),
+    match (&org.pat, &org.entra, org.login) {
+        (Some(pat), None, false) => Ok(std::sync::Arc::new(PatCredential::new(pat)?)),
+        (None, Some(entra), false) => Ok(std::sync::Arc::new(EntraCredential::new(entra, http)?)),
+        (None, None, true) => {
+            let settings = org.login_settings.clone().unwrap_or_default();
+            Ok(std::sync::Arc::new(super::signin::SignedInCredential::new(
+                &settings, http,
+            )))
+        }
         _ => Err(CredentialError {
             message: format!(
-                "organization {} needs exactly one of pat or entra",
+                "organization {} needs exactly one of pat, entra or login",
                 org.name()
             ),
             transient: false,

@@ -9,6 +9,7 @@ mod error;
 pub use ado_events as events;
 mod options;
 pub mod release_host;
+pub mod signin;
 mod throttle;
 mod version;
 

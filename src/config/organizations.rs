@@ -25,12 +25,19 @@ pub struct OrganizationConfig {
     /// Short name used in logs, metrics and watermarks; defaults to the org slug of the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Personal access token (`env:NAME` / `file:/path` allowed). Exactly one of `pat` / `entra`.
+    /// Personal access token (`env:NAME` / `file:/path` allowed). Exactly one of `pat` / `entra`
+    /// / `login`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pat: Option<Secret>,
     /// Microsoft Entra ID service principal (client credentials; Services only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entra: Option<EntraConfig>,
+    /// The person signed in with `ado-ingest login` (Entra ID; Services only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub login: bool,
+    /// The `[login]` settings, filled in when the configuration is loaded.
+    #[serde(skip)]
+    pub login_settings: Option<crate::config::LoginConfig>,
     /// Project names or ids to read; empty means every project the identity can read.
     #[serde(default)]
     pub projects: Vec<String>,
@@ -152,6 +159,16 @@ fn default_scope() -> String {
 }
 
 impl OrganizationConfig {
+    /// How this organization authenticates: `pat`, `entra` (service principal) or `login`.
+    pub fn auth_method(&self) -> &'static str {
+        match (&self.pat, &self.entra, self.login) {
+            (Some(_), _, _) => "pat",
+            (_, Some(_), _) => "entra",
+            (_, _, true) => "login",
+            _ => "none",
+        }
+    }
+
     /// A PAT-authenticated organization with every default (handy for tests and tools).
     pub fn with_pat(url: impl Into<String>, pat: impl Into<String>) -> Self {
         Self {
@@ -159,6 +176,8 @@ impl OrganizationConfig {
             name: None,
             pat: Some(Secret::new(pat)),
             entra: None,
+            login: false,
+            login_settings: None,
             projects: Vec::new(),
             streams: Stream::all(),
             max_concurrency: default_max_concurrency(),
@@ -213,12 +232,20 @@ impl OrganizationConfig {
         let invalid = |what: &str| {
             ConfigError::Invalid(format!("organizations: {name} ({}): {what}", self.url))
         };
+        let methods = usize::from(self.pat.is_some())
+            + usize::from(self.entra.is_some())
+            + usize::from(self.login);
+        if methods > 1 {
+            return Err(invalid(
+                "set one of pat, entra or login = true, not several",
+            ));
+        }
         match (&self.pat, &self.entra) {
-            (Some(_), Some(_)) => return Err(invalid("set either pat or entra, not both")),
+            (None, None) if self.login => {}
             (None, None) => {
                 return Err(invalid(
-                    "no credentials: set pat = \"env:VAR\" (a personal access token) or an entra \
-                     service principal",
+                    "no credentials: set pat = \"env:VAR\" (a personal access token), an entra \
+                     service principal, or login = true (after `ado-ingest login`)",
                 ));
             }
             (Some(pat), None) if pat.is_empty() => return Err(invalid("pat is empty")),

@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use crate::ado::OrgClient;
+use crate::reconcile::Reconcilers;
 
 /// How long a hook may wait for the `connectionData` of organizations not yet connected.
 const CONNECT_WAIT: Duration = Duration::from_secs(3);
@@ -25,16 +26,20 @@ pub enum Verdict {
     NotYetKnown,
 }
 
-/// The organizations whose collections may send hooks; empty when the check is off.
+/// The organizations whose collections may send hooks (configured and discovered ones); the
+/// check is off when not `enabled`.
 #[derive(Clone, Default)]
 pub struct KnownCollections {
-    clients: Vec<OrgClient>,
+    organizations: Reconcilers,
     enabled: bool,
 }
 
 impl KnownCollections {
-    pub fn new(clients: Vec<OrgClient>, enabled: bool) -> Self {
-        Self { clients, enabled }
+    pub fn new(organizations: Reconcilers, enabled: bool) -> Self {
+        Self {
+            organizations,
+            enabled,
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -46,16 +51,21 @@ impl KnownCollections {
         let Some(id) = collection_id.map(str::trim).filter(|s| !s.is_empty()) else {
             return Verdict::Unknown;
         };
+        let clients: Vec<OrgClient> = self
+            .organizations
+            .all()
+            .iter()
+            .map(|r| r.client().clone())
+            .collect();
         let matches = |c: &OrgClient| {
             c.known_collection_id()
                 .is_some_and(|k| k.eq_ignore_ascii_case(id))
         };
-        if self.clients.iter().any(matches) {
+        if clients.iter().any(matches) {
             return Verdict::Known;
         }
         // Organizations not connected yet: try now (once; the result is kept by each client).
-        let pending: Vec<&OrgClient> = self
-            .clients
+        let pending: Vec<&OrgClient> = clients
             .iter()
             .filter(|c| c.known_collection_id().is_none())
             .collect();
@@ -67,13 +77,9 @@ impl KnownCollections {
             futures::future::join_all(pending.iter().map(|c| c.connect())),
         )
         .await;
-        if self.clients.iter().any(matches) {
+        if clients.iter().any(matches) {
             Verdict::Known
-        } else if self
-            .clients
-            .iter()
-            .any(|c| c.known_collection_id().is_none())
-        {
+        } else if clients.iter().any(|c| c.known_collection_id().is_none()) {
             Verdict::NotYetKnown
         } else {
             Verdict::Unknown

@@ -43,6 +43,11 @@ pub trait BackfillEngine: Send + Sync {
 /// Builds (or hands out a shared) engine for a configured organization.
 pub trait EngineProvider: Send + Sync {
     fn engine(&self, org: &OrganizationConfig) -> Result<Arc<dyn BackfillEngine>, EngineError>;
+
+    /// Organizations the provider runs beyond the configured ones (discovered while serving).
+    fn organizations(&self) -> Vec<OrganizationConfig> {
+        Vec::new()
+    }
 }
 
 /// Any `Fn(&OrganizationConfig) -> Result<Arc<dyn BackfillEngine>, EngineError>` is a provider.
@@ -82,6 +87,10 @@ impl BackfillEngine for Reconciler {
 
 /// `serve` and the in-process `backfill` command hand out each organization's reconciler.
 impl EngineProvider for Reconcilers {
+    fn organizations(&self) -> Vec<OrganizationConfig> {
+        Reconcilers::organizations(self)
+    }
+
     fn engine(&self, org: &OrganizationConfig) -> Result<Arc<dyn BackfillEngine>, EngineError> {
         self.find(&org.name())
             .map(|r| Arc::new(r.clone()) as Arc<dyn BackfillEngine>)

@@ -46,6 +46,7 @@
 //! on is still replayed from `notificationsquery`, whatever its type.
 
 mod ctx;
+pub mod discovery;
 pub mod hook_only;
 mod pass;
 mod registry;
@@ -194,6 +195,15 @@ impl Reconciler {
                 .trim()
                 .trim_end_matches('/')
                 .eq_ignore_ascii_case(wanted)
+    }
+
+    /// Marks this organization as found by discovery; `lost` says since when discovery no
+    /// longer lists it (`None`: it does).
+    pub fn set_discovered(&self, lost: Option<chrono::DateTime<Utc>>) {
+        self.inner.status.update(|s| {
+            s.discovered = true;
+            s.access_lost_since = lost;
+        });
     }
 
     /// A snapshot for `GET /admin/status`.

@@ -1,37 +1,71 @@
-//! Every configured organization's reconciler, as `serve` runs them and the admin API finds them.
+//! Every organization's reconciler — configured ones and those discovery adds while `serve` runs —
+//! as `serve` runs them and the admin API, the backfill jobs and the tenant check find them.
+
+use std::sync::{Arc, RwLock};
 
 use super::{OrgStatus, Reconciler};
+use crate::config::OrganizationConfig;
 
-/// Every configured organization's reconciler (what `serve` runs and the admin API looks up).
+/// The organizations' reconcilers; clones share one list, so one added later is seen by all.
 #[derive(Debug, Clone, Default)]
 pub struct Reconcilers {
-    list: Vec<Reconciler>,
+    list: Arc<RwLock<Vec<Reconciler>>>,
 }
 
 impl Reconcilers {
     pub fn new(list: Vec<Reconciler>) -> Self {
-        Self { list }
+        Self {
+            list: Arc::new(RwLock::new(list)),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Reconciler>> {
+        self.list.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The reconciler of an organization given by name (case-insensitive) or URL.
-    pub fn find(&self, name_or_url: &str) -> Option<&Reconciler> {
-        self.list.iter().find(|r| r.matches(name_or_url))
+    pub fn find(&self, name_or_url: &str) -> Option<Reconciler> {
+        self.read().iter().find(|r| r.matches(name_or_url)).cloned()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Reconciler> {
-        self.list.iter()
+    /// Adds a reconciler unless one for the same organization (name or URL) exists; says whether
+    /// it was added.
+    pub fn add(&self, reconciler: Reconciler) -> bool {
+        let mut list = self.list.write().unwrap_or_else(|e| e.into_inner());
+        let org = reconciler.organization();
+        if list
+            .iter()
+            .any(|r| r.matches(&org.name()) || r.matches(&org.url))
+        {
+            return false;
+        }
+        list.push(reconciler);
+        true
+    }
+
+    /// A snapshot of every reconciler, in the order they were added.
+    pub fn all(&self) -> Vec<Reconciler> {
+        self.read().clone()
+    }
+
+    /// Every organization a reconciler runs for.
+    pub fn organizations(&self) -> Vec<OrganizationConfig> {
+        self.read()
+            .iter()
+            .map(|r| r.organization().clone())
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.read().is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.read().len()
     }
 
-    /// Every organization's status, in configuration order.
+    /// Every organization's status, in the order they were added.
     pub fn statuses(&self) -> Vec<OrgStatus> {
-        self.list.iter().map(Reconciler::status).collect()
+        self.read().iter().map(Reconciler::status).collect()
     }
 }

@@ -41,6 +41,11 @@ pub struct OrgStatus {
     /// Web-hook subscriptions to this service (`reconcile.hook_url`): at the last look, and put
     /// back to `enabled` so far; absent when `hook_url` is not set.
     pub subscriptions: Option<SubscriptionsStatus>,
+    /// Found by `[discovery]` rather than configured.
+    pub discovered: bool,
+    /// Set when discovery no longer lists it (access removed): since when. Its passes stop; its
+    /// watermarks and cursors stay for when access comes back.
+    pub access_lost_since: Option<DateTime<Utc>>,
 }
 
 /// The subscription check of the last pass.

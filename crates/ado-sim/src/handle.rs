@@ -99,6 +99,32 @@ impl Simulator {
         controls.refused_routes.push((route, status));
     }
 
+    /// The Services organizations the PAT's identity is a member of, as `_apis/accounts` lists
+    /// them (`None`: every one).
+    pub fn set_memberships(&self, orgs: Option<Vec<String>>) {
+        self.shared.controls().memberships = orgs;
+    }
+
+    /// How the simulated Entra ID answers sign-ins from now on.
+    pub fn set_entra(&self, behaviour: crate::rest::entra::EntraBehaviour) {
+        self.shared.entra().behaviour = behaviour;
+    }
+
+    /// Revokes every refresh token issued so far (access tokens live until they expire).
+    pub fn revoke_sign_ins(&self) {
+        self.shared.entra().revoke_refresh_tokens();
+    }
+
+    /// Token requests answered, by grant type (`refresh_token`, `urn:…:device_code`).
+    pub fn token_grants(&self) -> BTreeMap<String, u64> {
+        self.shared.entra().grants.clone()
+    }
+
+    /// The identity's member id (`profile/profiles/me`).
+    pub fn identity_id(&self) -> String {
+        self.shared.world().identity_id.clone()
+    }
+
     /// Serves every route again.
     pub fn clear_refusals(&self) {
         self.shared.controls().refused_routes.clear();

@@ -87,6 +87,7 @@ pub use model::UrlStyle;
 pub use model::seed::OrgSpec;
 pub use ops::ActivityReport;
 pub use ratelimit::RateLimit;
+pub use rest::entra::EntraBehaviour;
 pub use server::start;
 pub use shared::RestFaults;
 pub use truth::{DeliveryTally, TruthEntry, TypeSummary};

@@ -49,8 +49,11 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         .iter()
         .map(|spec| build_org(spec, &host, &mut rng, clock.now()))
         .collect();
+    // Not drawn from the generator: the activity of a seed stays what it was.
+    let identity_id = format!("5e0d1d00-0000-4000-8000-{:012x}", config.seed);
     let world = World {
         seed: config.seed,
+        identity_id,
         orgs,
         rng,
         clock,
@@ -72,12 +75,14 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
             request_timeout: config.request_timeout,
             rest_faults: Default::default(),
             refused_routes: Vec::new(),
+            memberships: None,
             rest_rng: SimRng::derive(config.seed, "rest-faults"),
         }),
         limiter: Mutex::new(limiter),
         counters: Counters::default(),
         rest_calls: Mutex::new(Default::default()),
         http,
+        entra: Mutex::new(Default::default()),
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
     });

@@ -36,6 +36,9 @@ pub struct Controls {
     /// Server without the API (404): a route prefix (lowercased segments after `_apis`, e.g.
     /// `wit/recyclebin`) and the status.
     pub refused_routes: Vec<(String, u16)>,
+    /// The Services organizations the PAT's identity is a member of (`_apis/accounts`); `None`:
+    /// all of them.
+    pub memberships: Option<Vec<String>>,
     /// Decides injected REST failures.
     pub rest_rng: super::ids::SimRng,
 }
@@ -49,6 +52,8 @@ pub(crate) struct Shared {
     /// `_apis`), so tests can tell how often a route was called.
     pub rest_calls: Mutex<std::collections::BTreeMap<(usize, String), u64>>,
     pub http: reqwest::Client,
+    /// Entra ID sign-ins: device codes and the tokens issued.
+    pub entra: Mutex<crate::rest::entra::EntraState>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
 }
@@ -58,6 +63,10 @@ impl Shared {
     /// consistent enough to keep serving, so poisoning is ignored.
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn entra(&self) -> MutexGuard<'_, crate::rest::entra::EntraState> {
+        self.entra.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn controls(&self) -> MutexGuard<'_, Controls> {

@@ -99,7 +99,7 @@ fn defaults_have_no_organizations_and_the_documented_reconcile_schedule() {
     assert_eq!(c.reconcile.interval, Duration::from_secs(300));
     assert_eq!(c.reconcile.page_size, 200);
     // An empty list stays out of the printed config and out of the env-override keys.
-    assert!(!c.to_redacted_toml().contains("organizations"));
+    assert!(!c.to_redacted_toml().contains("[[organizations]]"));
     let e = load("", &[("ADO_INGEST_RECONCILE_INTERVAL", "soon")]).unwrap_err();
     assert!(
         e.to_string().contains("soon") || e.to_string().contains("interval"),
@@ -122,7 +122,15 @@ url = "https://dev.azure.com/a"
 pat = "p"
 entra = { tenant_id = "t", client_id = "c", client_secret = "s" }
 "#,
-            "not both",
+            "not several",
+        ),
+        (
+            r#"[[organizations]]
+url = "https://dev.azure.com/a"
+pat = "p"
+login = true
+"#,
+            "not several",
         ),
         (
             r#"[[organizations]]

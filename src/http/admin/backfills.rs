@@ -30,8 +30,18 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Respon
             ),
         )
     })?;
+    // Configured and discovered organizations alike.
+    let mut organizations = state.config.organizations.clone();
+    for org in state.admin.reconcilers.organizations() {
+        if !organizations
+            .iter()
+            .any(|o| o.name().eq_ignore_ascii_case(&org.name()))
+        {
+            organizations.push(org);
+        }
+    }
     let spec = request
-        .resolve(&state.config.organizations, Utc::now())
+        .resolve(&organizations, Utc::now())
         .map_err(request_error)?;
     let record = state.admin.jobs.submit(spec).await.map_err(jobs_error)?;
     let location = format!("/admin/backfills/{}", record.id);

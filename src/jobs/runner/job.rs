@@ -77,12 +77,15 @@ impl Inner {
     }
 
     fn engine_for(&self, spec: &BackfillSpec) -> Result<Arc<dyn BackfillEngine>, EngineError> {
-        let org = find_organization(&self.orgs, &spec.organization).ok_or_else(|| {
-            EngineError::Failed(format!(
-                "organization {:?} is no longer configured",
-                spec.organization
-            ))
-        })?;
+        let discovered = self.engines.organizations();
+        let org = find_organization(&self.orgs, &spec.organization)
+            .or_else(|| find_organization(&discovered, &spec.organization))
+            .ok_or_else(|| {
+                EngineError::Failed(format!(
+                    "organization {:?} is no longer configured",
+                    spec.organization
+                ))
+            })?;
         self.engines.engine(org)
     }
 

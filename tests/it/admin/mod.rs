@@ -3,5 +3,6 @@
 
 mod api;
 mod cli;
+mod discovery;
 mod jobs;
 mod sim;

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod manners;
 mod mock;
+mod signin;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -246,6 +246,7 @@ fn commented_out_organizations_load_once_uncommented_and_show_every_key() {
         authority: DEFAULT_AUTHORITY.into(),
         scope: DEFAULT_ENTRA_SCOPE.into(),
     });
+    full.login = true;
     let known = key_paths(&toml::Table::try_from(&full).expect("an organization serializes"));
     let missing: Vec<&String> = known.difference(&shown).collect();
     let unknown: Vec<&String> = shown.difference(&known).collect();

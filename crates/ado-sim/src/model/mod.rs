@@ -117,6 +117,8 @@ impl Org {
 #[derive(Debug)]
 pub struct World {
     pub seed: u64,
+    /// The member id of the PAT's identity (`profile/profiles/me`).
+    pub identity_id: String,
     pub orgs: Vec<Org>,
     pub rng: SimRng,
     pub clock: SimClock,

@@ -17,16 +17,22 @@
 //!   `GET wit/workitems/{id}/updates`, `GET {project}/wit/recyclebin[?ids=]`, `…/recyclebin/{id}`
 //! * `GET tfvc/changesets[/{id}[/changes]]` (`searchCriteria.fromId|toId|fromDate|toDate|author|
 //!   itemPath`, `$top`, `$skip`, `$orderby`)
+//! * at the root (Entra ID): `POST /{tenant}/oauth2/v2.0/devicecode`, `…/token` (device code and
+//!   refresh-token grants; issued access tokens are accepted as `Bearer`)
+//! * at the root (`app.vssps` on Services): `GET _apis/profile/profiles/me`,
+//!   `GET _apis/accounts?memberId=`
 //! * `GET|POST hooks/subscriptions`, `GET|PUT|DELETE hooks/subscriptions/{id}`,
 //!   `GET hooks/subscriptions/{id}/notifications[/{nid}]`, `POST hooks/notificationsquery`
 
 mod build;
 mod core;
+pub(crate) mod entra;
 mod gate;
 mod git;
 mod hooks;
 pub(crate) mod paging;
 mod pipelines;
+mod profile;
 mod release;
 mod tfvc;
 mod wit;
@@ -162,6 +168,12 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if entra::is_entra_route(uri.path()) {
+        return entra::handle(&shared, &method, uri.path(), &body);
+    }
+    if profile::is_profile_route(uri.path()) {
+        return profile::handle(&shared, &method, uri.path(), &query, &headers).await;
+    }
     let (org, project, segs) = match gate::locate(&shared, uri.path()) {
         Ok(x) => x,
         Err(e) => return e.into_response(),

@@ -9,12 +9,14 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ReconcileConfig};
+use crate::config::Config;
 use crate::health::Health;
 use crate::http::{AppState, admin::AdminState, auth::HookAuthenticator, router};
 use crate::jobs::{JobRunner, RunnerSettings};
 use crate::publish::{self, PublisherSettings};
-use crate::reconcile::{Reconciler, Reconcilers};
+use crate::reconcile::Reconcilers;
+
+mod discovered;
 use crate::store::{self, Store};
 use crate::telemetry;
 
@@ -40,6 +42,21 @@ impl App {
             .await
             .with_context(|| format!("cannot open the store at {}", config.store))?;
         let reconcilers = build_reconcilers(&config, &store)?;
+        if config.discovery.enabled() {
+            match crate::reconcile::discovery::discover(&config.discovery, &config.login).await {
+                Ok(found) => {
+                    let added = discovered::add_found(&config, &store, &reconcilers, found);
+                    tracing::info!(
+                        organizations = added.len(),
+                        "discovery: organizations found"
+                    );
+                }
+                // Not fatal: the next interval tries again (and configured ones run meanwhile).
+                Err(e) => {
+                    tracing::warn!(error = %e, "discovery failed at start; trying again next interval")
+                }
+            }
+        }
         Ok(Self {
             config,
             listener,
@@ -94,10 +111,23 @@ impl App {
         ));
 
         let reconcile_stop = CancellationToken::new();
-        let reconciler_tasks: Vec<_> = reconcilers
-            .iter()
-            .map(|r| tokio::spawn(r.clone().run(reconcile_stop.clone())))
-            .collect();
+        let reconciler_tasks = tokio_util::task::TaskTracker::new();
+        for r in reconcilers
+            .all()
+            .into_iter()
+            .filter(|r| !r.status().discovered)
+        {
+            reconciler_tasks.spawn(r.run(reconcile_stop.clone()));
+        }
+        if config.discovery.enabled() {
+            reconciler_tasks.spawn(discovered::keep_discovering(
+                config.clone(),
+                store.clone(),
+                reconcilers.clone(),
+                reconciler_tasks.clone(),
+                reconcile_stop.clone(),
+            ));
+        }
 
         // Backfill jobs: unfinished ones from a previous run resume from their cursors.
         let jobs_stop = CancellationToken::new();
@@ -118,10 +148,10 @@ impl App {
             metrics: telemetry::metrics_handle(),
             auth: HookAuthenticator::new(&config.hook_credentials, config.allow_anonymous_hooks),
             tenants: crate::http::tenants::KnownCollections::new(
-                reconcilers.iter().map(|r| r.client().clone()).collect(),
-                config
-                    .hooks
-                    .require_known_collection(config.organizations.len()),
+                reconcilers.clone(),
+                config.hooks.require_known_collection(
+                    config.organizations.len() + usize::from(config.discovery.enabled()),
+                ),
             ),
             admin: AdminState::new(&config.admin_token, jobs.clone(), reconcilers),
         };
@@ -136,11 +166,8 @@ impl App {
         // Running backfills persist their cursors and stay queued for the next start.
         jobs_stop.cancel();
         jobs.stopped().await;
-        for task in reconciler_tasks {
-            if let Err(e) = task.await {
-                tracing::error!(error = %e, "reconciler task failed");
-            }
-        }
+        reconciler_tasks.close();
+        reconciler_tasks.wait().await;
         publisher_stop.cancel();
         if let Err(e) = publisher.await {
             tracing::error!(error = %e, "publisher task failed");
@@ -167,18 +194,7 @@ fn build_reconcilers(config: &Config, store: &Arc<dyn Store>) -> anyhow::Result<
     let list = config
         .organizations
         .iter()
-        .map(|org| {
-            Reconciler::new(
-                org.clone(),
-                store.clone(),
-                ReconcileConfig {
-                    hook_credentials: config.hook_credentials.clone(),
-                    ..config.reconcile.clone()
-                },
-                config.publish.include_raw,
-            )
-            .with_context(|| format!("cannot set up the reconciler of {}", org.name()))
-        })
+        .map(|org| discovered::reconciler_for(config, store, org.clone()))
         .collect::<anyhow::Result<Vec<_>>>()?;
     if !list.is_empty() {
         tracing::info!(organizations = list.len(), interval = ?config.reconcile.interval, "reconcilers starting");
