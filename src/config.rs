@@ -12,8 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod organizations;
 
 pub use organizations::{
-    DEFAULT_AUTHORITY, DEFAULT_ENTRA_SCOPE, EntraConfig, OrganizationConfig, ReconcileConfig,
-    Stream,
+    DEFAULT_AUTHORITY, DEFAULT_ENTRA_SCOPE, EntraConfig, ManagedIdentityConfig, OrganizationConfig,
+    ReconcileConfig, Stream,
 };
 
 /// Prefix of every environment variable that sets a configuration key.

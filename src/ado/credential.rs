@@ -43,6 +43,11 @@ pub fn credential_for(
     org: &OrganizationConfig,
     http: reqwest::Client,
 ) -> Result<std::sync::Arc<dyn Credential>, CredentialError> {
+    if let Some(mi) = &org.managed_identity {
+        return Ok(std::sync::Arc::new(ManagedIdentityCredential::new(
+            mi, http,
+        )?));
+    }
     match (&org.pat, &org.entra, org.login) {
         (Some(pat), None, false) => Ok(std::sync::Arc::new(PatCredential::new(pat)?)),
         (None, Some(entra), false) => Ok(std::sync::Arc::new(EntraCredential::new(entra, http)?)),
@@ -252,6 +257,129 @@ impl Credential for EntraCredential {
         "entra"
     }
 }
+
+/// An Azure managed identity: `GET {endpoint}?api-version=2018-02-01&resource=…[&client_id=…]`
+/// with `Metadata: true` from the instance metadata service, cached until shortly before expiry.
+pub struct ManagedIdentityCredential {
+    url: url::Url,
+    http: reqwest::Client,
+    cache: Mutex<Option<CachedToken>>,
+}
+
+impl ManagedIdentityCredential {
+    pub fn new(
+        config: &crate::config::ManagedIdentityConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, CredentialError> {
+        let mut url = url::Url::parse(config.endpoint.trim()).map_err(|e| CredentialError {
+            message: format!("managed_identity.endpoint is not a URL: {e}"),
+            transient: false,
+        })?;
+        url.query_pairs_mut()
+            .append_pair("api-version", "2018-02-01")
+            .append_pair("resource", AZURE_DEVOPS_RESOURCE);
+        if !config.client_id.trim().is_empty() {
+            url.query_pairs_mut()
+                .append_pair("client_id", config.client_id.trim());
+        }
+        Ok(Self {
+            url,
+            http,
+            cache: Mutex::new(None),
+        })
+    }
+
+    async fn fetch(&self) -> Result<CachedToken, CredentialError> {
+        let fail = |message: String, transient: bool| CredentialError { message, transient };
+        let requested = Instant::now();
+        let response = self
+            .http
+            .get(self.url.clone())
+            .header("Metadata", "true")
+            .send()
+            .await
+            .map_err(|e| {
+                fail(
+                    format!("the managed identity endpoint is unreachable: {e}"),
+                    true,
+                )
+            })?;
+        let status = response.status();
+        let body: Value = response
+            .bytes()
+            .await
+            .map(|b| serde_json::from_slice(&b).unwrap_or(Value::Null))
+            .map_err(|e| fail(format!("reading the managed identity token: {e}"), true))?;
+        if !status.is_success() {
+            let detail = ["error_description", "error"]
+                .iter()
+                .find_map(|k| body.get(*k).and_then(Value::as_str))
+                .unwrap_or("no error description");
+            return Err(fail(
+                format!("the managed identity endpoint answered HTTP {status}: {detail}"),
+                status.as_u16() == 429 || status.is_server_error(),
+            ));
+        }
+        let token = body["access_token"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                fail(
+                    "the managed identity answer has no access_token".into(),
+                    false,
+                )
+            })?;
+        // IMDS sends expires_in as a string.
+        let lifetime = body
+            .get("expires_in")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(3600))
+            .min(MAX_LIFETIME);
+        let mut header = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| fail("the access token is not a valid header value".into(), false))?;
+        header.set_sensitive(true);
+        Ok(CachedToken {
+            header,
+            refresh_at: requested + lifetime - REFRESH_MARGIN.min(lifetime / 2),
+        })
+    }
+}
+
+impl fmt::Debug for ManagedIdentityCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManagedIdentityCredential")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Credential for ManagedIdentityCredential {
+    async fn authorization(&self) -> Result<HeaderValue, CredentialError> {
+        let mut cache = self.cache.lock().await;
+        if let Some(token) = cache.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+            return Ok(token.header.clone());
+        }
+        let fresh = self.fetch().await?;
+        let header = fresh.header.clone();
+        *cache = Some(fresh);
+        Ok(header)
+    }
+
+    fn invalidate(&self) {
+        if let Ok(mut cache) = self.cache.try_lock() {
+            *cache = None;
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "managed_identity"
+    }
+}
+
+/// Azure DevOps' Entra ID resource (application) id.
+const AZURE_DEVOPS_RESOURCE: &str = "499b84ac-1321-427f-aa17-267ca6975798";
 
 #[cfg(test)]
 mod tests {

@@ -32,6 +32,9 @@ pub struct OrganizationConfig {
     /// Microsoft Entra ID service principal (client credentials; Services only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entra: Option<EntraConfig>,
+    /// The Azure managed identity of the machine (instance metadata token endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_identity: Option<ManagedIdentityConfig>,
     /// The person signed in with `ado-ingest login` (Entra ID; Services only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub login: bool,
@@ -47,6 +50,23 @@ pub struct OrganizationConfig {
     /// REST requests in flight at once against this organization.
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
+}
+
+/// An Azure managed identity: tokens from the instance metadata service of the VM, scale set or
+/// AKS node this runs on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedIdentityConfig {
+    /// A user-assigned identity's client id; empty: the system-assigned identity.
+    #[serde(default)]
+    pub client_id: String,
+    /// The token endpoint of the instance metadata service.
+    #[serde(default = "default_imds_endpoint")]
+    pub endpoint: String,
+}
+
+pub fn default_imds_endpoint() -> String {
+    "http://169.254.169.254/metadata/identity/oauth2/token".into()
 }
 
 /// Client-credentials settings of an Entra ID service principal.
@@ -165,6 +185,7 @@ impl OrganizationConfig {
             (Some(_), _, _) => "pat",
             (_, Some(_), _) => "entra",
             (_, _, true) => "login",
+            _ if self.managed_identity.is_some() => "managed_identity",
             _ => "none",
         }
     }
@@ -176,6 +197,7 @@ impl OrganizationConfig {
             name: None,
             pat: Some(Secret::new(pat)),
             entra: None,
+            managed_identity: None,
             login: false,
             login_settings: None,
             projects: Vec::new(),
@@ -234,18 +256,20 @@ impl OrganizationConfig {
         };
         let methods = usize::from(self.pat.is_some())
             + usize::from(self.entra.is_some())
+            + usize::from(self.managed_identity.is_some())
             + usize::from(self.login);
         if methods > 1 {
             return Err(invalid(
-                "set one of pat, entra or login = true, not several",
+                "set one of pat, entra, managed_identity or login = true, not several",
             ));
         }
         match (&self.pat, &self.entra) {
-            (None, None) if self.login => {}
+            (None, None) if self.login || self.managed_identity.is_some() => {}
             (None, None) => {
                 return Err(invalid(
                     "no credentials: set pat = \"env:VAR\" (a personal access token), an entra \
-                     service principal, or login = true (after `ado-ingest login`)",
+                     service principal, a managed_identity, or login = true (after `ado-ingest \
+                     login`)",
                 ));
             }
             (Some(pat), None) if pat.is_empty() => return Err(invalid("pat is empty")),

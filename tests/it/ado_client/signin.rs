@@ -158,3 +158,42 @@ async fn login_then_serve_with_renewed_bearer_tokens_and_a_revoked_sign_in_repor
     server.stop().await.expect("stopped in time").unwrap();
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_identity_reconciles_with_tokens_from_the_metadata_endpoint() {
+    use crate::support::reconcile::{open_store, reconcile_config};
+    let sim = start_sim(fast_sim(92)).await;
+    sim.generate(&ActivitySpec::new(40)).unwrap();
+    let info = sim.orgs()[0].clone();
+    let root = info
+        .base_url
+        .trim_end_matches('/')
+        .trim_end_matches(&info.name)
+        .to_string();
+    let mut org = OrganizationConfig::with_pat(info.base_url.trim_end_matches('/'), "unused");
+    org.pat = None;
+    org.managed_identity = Some(ado_ingest::config::ManagedIdentityConfig {
+        client_id: String::new(),
+        endpoint: format!("{root}metadata/identity/oauth2/token"),
+    });
+    assert_eq!(org.auth_method(), "managed_identity");
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    let reconciler =
+        ado_ingest::reconcile::Reconciler::new(org, store.clone(), reconcile_config(20), false)
+            .unwrap();
+    let progress = reconciler.run_once().await.unwrap();
+    for (stream, p) in &progress {
+        assert_eq!(p.errors, 0, "{stream}: {:?}", p.last_error);
+    }
+    assert!(
+        store.outbox_depth().await.unwrap() > 0,
+        "changes reconciled"
+    );
+    assert_eq!(
+        sim.token_grants()["managed_identity"],
+        1,
+        "one token, cached"
+    );
+    sim.shutdown().await;
+}

@@ -247,6 +247,10 @@ fn commented_out_organizations_load_once_uncommented_and_show_every_key() {
         scope: DEFAULT_ENTRA_SCOPE.into(),
     });
     full.login = true;
+    full.managed_identity = Some(ado_ingest::config::ManagedIdentityConfig {
+        client_id: "id".into(),
+        endpoint: "http://169.254.169.254/metadata/identity/oauth2/token".into(),
+    });
     let known = key_paths(&toml::Table::try_from(&full).expect("an organization serializes"));
     let missing: Vec<&String> = known.difference(&shown).collect();
     let unknown: Vec<&String> = shown.difference(&known).collect();

@@ -100,10 +100,48 @@ fn rand_suffix(n: u64) -> String {
     format!("{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
-/// Whether `path` is `/{tenant}/oauth2/v2.0/(devicecode|token)`.
+/// Whether `path` is `/{tenant}/oauth2/v2.0/(devicecode|token)` or the instance metadata
+/// service's `/metadata/identity/oauth2/token`.
 pub(super) fn is_entra_route(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
-    p.ends_with("/oauth2/v2.0/devicecode") || p.ends_with("/oauth2/v2.0/token")
+    p.ends_with("/oauth2/v2.0/devicecode")
+        || p.ends_with("/oauth2/v2.0/token")
+        || p == "/metadata/identity/oauth2/token"
+}
+
+/// The managed identity's token, as the instance metadata service answers (`Metadata: true`
+/// required, `resource` required, `expires_in` a string).
+pub(super) fn managed_identity(
+    shared: &Arc<Shared>,
+    headers: &axum::http::HeaderMap,
+    query: &[(String, String)],
+) -> Response {
+    if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required metadata header not specified",
+        );
+    }
+    let Some((_, resource)) = query.iter().find(|(k, _)| k == "resource") else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required query variable 'resource' is missing",
+        );
+    };
+    let mut entra = shared.entra();
+    *entra.grants.entry("managed_identity".into()).or_default() += 1;
+    let mut tokens = entra.tokens();
+    let lifetime = tokens["expires_in"].as_u64().unwrap_or(3600);
+    if let Some(t) = tokens.as_object_mut() {
+        t.remove("refresh_token");
+        t.remove("scope");
+        t.remove("ext_expires_in");
+        t.insert("expires_in".into(), json!(lifetime.to_string()));
+        t.insert("resource".into(), json!(resource));
+    }
+    axum::Json(tokens).into_response()
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {

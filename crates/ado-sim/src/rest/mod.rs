@@ -18,7 +18,8 @@
 //! * `GET tfvc/changesets[/{id}[/changes]]` (`searchCriteria.fromId|toId|fromDate|toDate|author|
 //!   itemPath`, `$top`, `$skip`, `$orderby`)
 //! * at the root (Entra ID): `POST /{tenant}/oauth2/v2.0/devicecode`, `…/token` (device code and
-//!   refresh-token grants; issued access tokens are accepted as `Bearer`)
+//!   refresh-token grants) and the managed identity's `GET /metadata/identity/oauth2/token`;
+//!   issued access tokens are accepted as `Bearer`
 //! * at the root (`app.vssps` on Services): `GET _apis/profile/profiles/me`,
 //!   `GET _apis/accounts?memberId=`
 //! * `GET|POST hooks/subscriptions`, `GET|PUT|DELETE hooks/subscriptions/{id}`,
@@ -169,6 +170,12 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     if entra::is_entra_route(uri.path()) {
+        if uri
+            .path()
+            .eq_ignore_ascii_case("/metadata/identity/oauth2/token")
+        {
+            return entra::managed_identity(&shared, &headers, &query);
+        }
         return entra::handle(&shared, &method, uri.path(), &body);
     }
     if profile::is_profile_route(uri.path()) {
