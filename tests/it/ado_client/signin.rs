@@ -197,3 +197,46 @@ async fn a_managed_identity_reconciles_with_tokens_from_the_metadata_endpoint() 
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_polls_slower_when_told_to_slow_down() {
+    let sim = start_sim(fast_sim(93)).await;
+    let info = sim.orgs()[0].clone();
+    let root = info
+        .base_url
+        .trim_end_matches('/')
+        .trim_end_matches(&info.name)
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        login: LoginConfig {
+            authority: root,
+            token_file: dir.path().join("login.json").display().to_string(),
+            ..LoginConfig::default()
+        },
+        ..Config::default()
+    };
+    // Polled every advertised second, but 1.5 s apart are required: one slow_down, then 5 s more
+    // between polls, and the sign-in completes.
+    sim.set_entra(EntraBehaviour {
+        pending_polls: 1,
+        interval: Duration::from_millis(1500),
+        advertised_interval: Some(Duration::from_secs(1)),
+        ..EntraBehaviour::default()
+    });
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let args = LoginArgs {
+        token_file: None,
+        timeout: Duration::from_secs(60),
+    };
+    run(args, &config, &mut out).await.unwrap();
+    let polls = sim.token_grants()["urn:ietf:params:oauth:grant-type:device_code"];
+    assert_eq!(polls, 3, "pending, slow_down, success");
+    assert!(
+        started.elapsed() >= Duration::from_secs(7),
+        "the poll after slow_down waited 5 s longer: {:?}",
+        started.elapsed()
+    );
+    sim.shutdown().await;
+}

@@ -27,6 +27,9 @@ pub struct EntraBehaviour {
     pub access_token_lifetime: Duration,
     /// Minimum time between two polls of one device code before `slow_down`.
     pub interval: Duration,
+    /// The `interval` the device-code answer advertises, when it is to differ from `interval`
+    /// (a client polling as told then meets `slow_down`).
+    pub advertised_interval: Option<Duration>,
 }
 
 impl Default for EntraBehaviour {
@@ -36,6 +39,7 @@ impl Default for EntraBehaviour {
             expire_codes: false,
             access_token_lifetime: Duration::from_secs(3600),
             interval: Duration::ZERO,
+            advertised_interval: None,
         }
     }
 }
@@ -179,7 +183,12 @@ pub(super) fn handle(shared: &Arc<Shared>, method: &Method, path: &str, body: &[
                 last_poll: None,
             },
         );
-        let interval = entra.behaviour.interval.as_secs().max(1);
+        let interval = entra
+            .behaviour
+            .advertised_interval
+            .unwrap_or(entra.behaviour.interval)
+            .as_secs()
+            .max(1);
         return axum::Json(json!({
             "user_code": user_code,
             "device_code": device_code,
