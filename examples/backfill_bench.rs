@@ -162,6 +162,14 @@ async fn sim_child(args: Args) -> anyhow::Result<()> {
             org: None,
         })?;
     };
+    // What the PR changes are made of (merge attempts but the latest per PR are hook-only).
+    eprintln!(
+        "pull-request changes by type: created {}, updated {}, merge attempts {}, comments {}",
+        changes("git.pullrequest.created"),
+        changes("git.pullrequest.updated"),
+        changes("git.pullrequest.merge_attempted"),
+        changes("git.pullrequest.commented")
+    );
     let org = sim.orgs().into_iter().next().context("no org")?;
     println!(
         "READY {} {} {revisions} {pushes} {deployments} {approvals} {pr_changes}",

@@ -130,9 +130,12 @@ async fn purging_a_million_seen_ids_does_not_hold_up_hooks(backend: Backend) {
         with.len(),
     );
     assert!(!with.is_empty(), "no hook was committed during the purge");
-    // The target is 50 ms; loosely here (a debug build on a shared two-core machine).
+    // The target is 50 ms; loosely here (a debug build on a shared two-core machine, where one
+    // scheduling stall of the whole suite can set a single maximum): the 99th percentile. A purge
+    // in one transaction holds every hook of its duration, which this still catches.
     assert!(
-        max_with <= max_without + Duration::from_millis(100),
-        "a hook waited {max_with:?} during the purge, {max_without:?} without"
+        p99_with <= p99_without + Duration::from_millis(100),
+        "hooks waited p99 {p99_with:?} (max {max_with:?}) during the purge, p99 {p99_without:?} \
+         (max {max_without:?}) without"
     );
 }
