@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 /// `System.Rev`, which marks it a field update rather than a link-only one) and `revision` is `cur`.
 /// Request the rows without `includeIdentityRef`, so identities are "Name <unique>" strings as in
 /// the hook.
-pub fn workitem_update_from_revisions(prev: Option<&Value>, cur: &Value) -> Value {
+pub fn workitem_update_from_revisions(prev: Option<&Value>, cur: Value) -> Value {
     let empty = Map::new();
     let old = prev
         .and_then(|p| p.get("fields"))
@@ -56,7 +56,7 @@ pub fn workitem_update_from_revisions(prev: Option<&Value>, cur: &Value) -> Valu
     );
     update.insert("rev".into(), rev);
     update.insert("fields".into(), Value::Object(changes));
-    update.insert("revision".into(), cur.clone());
+    update.insert("revision".into(), cur);
     Value::Object(update)
 }
 
@@ -69,7 +69,7 @@ mod tests {
         let prev =
             json!({"id": 7, "rev": 1, "fields": {"System.State": "New", "System.Title": "a"}});
         let cur = json!({"id": 7, "rev": 2, "fields": {"System.State": "Active", "System.Title": "a", "System.Tags": "x"}});
-        let u = workitem_update_from_revisions(Some(&prev), &cur);
+        let u = workitem_update_from_revisions(Some(&prev), cur);
         assert_eq!(u["workItemId"], 7);
         assert_eq!(
             u["fields"]["System.State"],

@@ -242,7 +242,7 @@ fn reporting_revisions_reproduce_the_hook_event() {
             prev["fields"][name] = old.clone();
         }
     }
-    let update = workitem_update_from_revisions(Some(&prev), &cur);
+    let update = workitem_update_from_revisions(Some(&prev), cur.clone());
     let rest = normalize_resource(
         "workitem.updated",
         Some("1.0"),

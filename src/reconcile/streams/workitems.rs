@@ -301,29 +301,35 @@ async fn page_events(
             .map(|p| p.id.clone());
         let project = project.as_deref();
         let item = item_of(id, rev, fields);
-        if in_window {
-            if rev == 1 {
-                events.extend(ctx.normalize("workitem.created", "1.0", &item, project, None));
-            } else {
-                let resource = match cache.get(id, rev - 1) {
-                    Some(prev) => workitem_update_from_revisions(Some(&prev), &item),
-                    None => match updates.get(&id).and_then(|u| field_update(u, rev)) {
-                        Some(u) => with_revision(u, &item),
-                        // The item is gone (deleted) or its history unreadable: the id is right,
-                        // the old values are unknown.
-                        None => workitem_update_from_revisions(None, &item),
-                    },
-                };
-                events.extend(ctx.normalize("workitem.updated", "1.0", &resource, project, None));
-            }
-            if str_at(&item, &["fields", "System.History"]).is_some() {
-                events.extend(ctx.normalize("workitem.commented", "1.0", &item, project, None));
-            }
-        }
+        // The previous revision is read before this one replaces it in the cache.
+        let previous = (in_window && rev > 1)
+            .then(|| cache.get(id, rev - 1))
+            .flatten();
+        let commented = (in_window && str_at(&item, &["fields", "System.History"]).is_some())
+            .then(|| ctx.normalize("workitem.commented", "1.0", &item, project, None))
+            .flatten();
         if updates.contains_key(&id) {
             page_rows.insert((id, rev), item.clone());
         }
         cache.put(id, &item);
+        if in_window {
+            if rev == 1 {
+                events.extend(ctx.normalize("workitem.created", "1.0", &item, project, None));
+            } else {
+                // The update takes the row itself (no copy): it is not needed after this.
+                let resource = match previous {
+                    Some(prev) => workitem_update_from_revisions(Some(&prev), item),
+                    None => match updates.get(&id).and_then(|u| field_update(u, rev)) {
+                        Some(u) => with_revision(u, &item),
+                        // The item is gone (deleted) or its history unreadable: the id is right,
+                        // the old values are unknown.
+                        None => workitem_update_from_revisions(None, item),
+                    },
+                };
+                events.extend(ctx.normalize("workitem.updated", "1.0", &resource, project, None));
+            }
+        }
+        events.extend(commented);
     }
     // Link-only updates of items whose history was read anyway (they change no revision).
     for (id, list) in &updates {
