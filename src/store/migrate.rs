@@ -321,6 +321,12 @@ async fn write_chunk(
                 )
                 .await
                 .map_err(pg)?;
+            // Counted in the same transaction, under the key of rows no live replica added.
+            if copied > 0 {
+                tx.execute(super::postgres::TALLY_ADD, &[&"", &(copied as i64)])
+                    .await
+                    .map_err(pg)?;
+            }
             report.outbox_copied += copied;
             report.outbox_present += n - copied.min(n);
             (Phase::Outbox, n)

@@ -23,8 +23,22 @@ use crate::normalize::NormalizedEvent;
 
 /// Insert requests that may wait for the writer; beyond it callers wait (backpressure).
 const QUEUE_CAPACITY: usize = 4096;
-/// How old the shared outbox count may be before [`Store::outbox_depth`] counts again.
-const DEPTH_REFRESH: Duration = Duration::from_millis(500);
+/// How old the shared outbox count may be before [`Store::outbox_depth`] reads it again (a sum
+/// over a few tally rows, so it may be read often).
+const DEPTH_REFRESH: Duration = Duration::from_millis(100);
+/// How often a publisher with rows of its own still looks for rows nobody holds (failed ones,
+/// migrated ones, a dead replica's).
+const ADOPT_EVERY: Duration = Duration::from_secs(1);
+
+/// Adds `$2` outbox rows to tally key `$1`.
+pub(crate) const TALLY_ADD: &str = "INSERT INTO outbox_tally (key, n) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET n = outbox_tally.n + EXCLUDED.n";
+
+/// The tally key under which `replica` adds (`'+'`) or subtracts (`'-'`) outbox rows: the writer and
+/// the publisher each have their own row, so neither waits on the other's row lock.
+fn tally_key(replica: &str, sign: char) -> String {
+    format!("{replica}{sign}")
+}
 
 /// State shared by the store handle and its writer task.
 pub(super) struct Shared {
@@ -34,6 +48,10 @@ pub(super) struct Shared {
     pub commits: AtomicU64,
     pub notify: Arc<Notify>,
     pub outbox_max: u64,
+    /// This replica: it holds the rows it stores.
+    pub replica: String,
+    /// The tally key this replica's writer adds to.
+    pub tally_added: String,
 }
 
 /// [`Store`] on a PostgreSQL database.
@@ -45,6 +63,8 @@ pub struct PostgresStore {
     replica: String,
     lease: Duration,
     depth_counted: tokio::sync::Mutex<Option<Instant>>,
+    /// When the publisher last looked for rows nobody holds, and whether it found any.
+    adopted: std::sync::Mutex<Option<(Instant, bool)>>,
     /// Stops the lease renewal when the store is dropped.
     stop: CancellationToken,
 }
@@ -56,10 +76,13 @@ impl PostgresStore {
             .location
             .parse()
             .map_err(|e| StoreError::Backend(format!("the PostgreSQL URL cannot be read: {e}")))?;
+        // No JIT: it costs milliseconds per statement compiling plans for the small batches here.
+        let mut server_options = String::from("-c jit=off");
         let timeout_ms = options.statement_timeout.as_millis();
         if timeout_ms > 0 {
-            config.options(format!("-c statement_timeout={timeout_ms}"));
+            server_options.push_str(&format!(" -c statement_timeout={timeout_ms}"));
         }
+        config.options(server_options);
         config.application_name(format!("ado-ingest {}", options.replica_id));
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
@@ -89,7 +112,21 @@ impl PostgresStore {
             commits: AtomicU64::new(0),
             notify: Arc::new(Notify::new()),
             outbox_max: options.outbox_max,
+            replica: options.replica_id.clone(),
+            tally_added: tally_key(&options.replica_id, '+'),
         });
+        let lease = options.claim_lease.max(Duration::from_secs(1));
+        {
+            // Held before the first row is stored: the rows this replica stores are its claims,
+            // and without a live lease they would look abandoned to the others.
+            let client = pool.get().await.map_err(|e| {
+                StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}"))
+            })?;
+            renew_lease(&client, &options.replica_id, lease)
+                .await
+                .map_err(backend)?;
+            fold_tally(&client).await.map_err(backend)?;
+        }
         let (inserts, queue) = mpsc::channel(QUEUE_CAPACITY);
         tokio::spawn(writer::run(pool.clone(), queue, shared.clone()));
         let store = PostgresStore {
@@ -98,17 +135,12 @@ impl PostgresStore {
             shared,
             locks: locks::LockSession::new(config),
             replica: options.replica_id.clone(),
-            lease: options.claim_lease.max(Duration::from_secs(1)),
+            lease,
             depth_counted: tokio::sync::Mutex::new(None),
+            adopted: std::sync::Mutex::new(None),
             stop: CancellationToken::new(),
         };
         store.count_depth().await?;
-        // Held before the first claim: without a live lease row this replica's claims would look
-        // abandoned to the others.
-        let client = store.client().await?;
-        renew_lease(&client, &store.replica, store.lease)
-            .await
-            .map_err(backend)?;
         tokio::spawn(renew_leases(
             pool,
             store.replica.clone(),
@@ -143,7 +175,7 @@ impl PostgresStore {
     async fn count_depth(&self) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let n: i64 = client
-            .query_one("SELECT COUNT(*) FROM outbox", &[])
+            .query_one("SELECT COALESCE(SUM(n), 0)::BIGINT FROM outbox_tally", &[])
             .await
             .map_err(backend)?
             .get(0);
@@ -152,6 +184,120 @@ impl PostgresStore {
         *self.depth_counted.lock().await = Some(Instant::now());
         Ok(n)
     }
+
+    /// Due rows this replica holds (it stored them or adopted them); nobody else touches them
+    /// while its lease lives, so no lock is taken. `claimed_by` leads the ORDER BY (it is one
+    /// value here, so the order is the same) so that only `outbox_held` can give it: a generic
+    /// plan would otherwise walk `outbox_due` past every other replica's rows.
+    async fn held_due(&self, now: i64, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT seq, id, event_type, routing_key, time_ms, body, attempts
+                 FROM outbox
+                 WHERE claimed_by = $1 AND next_attempt_at_ms <= $2
+                 ORDER BY claimed_by, next_attempt_at_ms, seq LIMIT $3",
+            )
+            .await
+            .map_err(backend)?;
+        let rows = client
+            .query(&statement, &[&self.replica, &now, &limit])
+            .await
+            .map_err(backend)?;
+        Ok(rows.iter().map(pending).collect())
+    }
+
+    /// Claims due rows nobody holds (refused ones, migrated ones) or whose holder's lease ran
+    /// out; rows a dead replica has in flight are settled through `in_flight`, not published
+    /// blindly. Each kind is read through `outbox_held` in due order (per dead replica), never by
+    /// walking every due row.
+    async fn adopt_due(&self, now: i64, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE outbox SET claimed_by = $1
+                 WHERE seq = ANY(ARRAY(
+                     SELECT seq FROM (
+                         SELECT seq, next_attempt_at_ms FROM (
+                             SELECT seq, next_attempt_at_ms FROM outbox
+                             WHERE claimed_by IS NULL AND next_attempt_at_ms <= $2
+                               AND sent_at_ms IS NULL
+                             ORDER BY claimed_by, next_attempt_at_ms, seq LIMIT $3
+                             FOR UPDATE SKIP LOCKED) unheld
+                         UNION ALL
+                         SELECT a.seq, a.next_attempt_at_ms
+                         FROM replica_leases l CROSS JOIN LATERAL (
+                             SELECT seq, next_attempt_at_ms FROM outbox
+                             WHERE claimed_by = l.replica AND next_attempt_at_ms <= $2
+                               AND sent_at_ms IS NULL
+                             ORDER BY claimed_by, next_attempt_at_ms, seq LIMIT $3
+                             FOR UPDATE SKIP LOCKED) a
+                         WHERE l.lease_until_ms < $2 AND l.replica <> $1
+                     ) candidates
+                     ORDER BY next_attempt_at_ms, seq LIMIT $3))
+                 RETURNING seq, id, event_type, routing_key, time_ms, body, attempts,
+                           next_attempt_at_ms",
+            )
+            .await
+            .map_err(backend)?;
+        let rows = client
+            .query(&statement, &[&self.replica, &now, &limit])
+            .await
+            .map_err(backend)?;
+        let mut adopted: Vec<(i64, PendingMessage)> = rows
+            .iter()
+            .map(|row| (row.get::<_, i64>(7), pending(row)))
+            .collect();
+        // RETURNING has no order: put the batch back in the order the rows became due.
+        adopted.sort_by_key(|(due, m)| (*due, m.seq));
+        Ok(adopted.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// Whether a claim that found rows of its own also looks for rows nobody holds: at once after
+    /// a look that found some, otherwise every [`ADOPT_EVERY`], so the look is not paid on every
+    /// batch. (A claim without rows of its own always looks.)
+    fn adoption_due(&self) -> bool {
+        let adopted = self.adopted.lock().unwrap_or_else(|e| e.into_inner());
+        match *adopted {
+            None => true,
+            Some((at, found)) => found || at.elapsed() >= ADOPT_EVERY,
+        }
+    }
+}
+
+/// An outbox row as the publisher gets it (columns seq, id, event_type, routing_key, time_ms,
+/// body, attempts).
+fn pending(row: &tokio_postgres::Row) -> PendingMessage {
+    PendingMessage {
+        seq: row.get(0),
+        id: row.get(1),
+        event_type: row.get(2),
+        routing_key: row.get(3),
+        time: DateTime::<Utc>::from_timestamp_millis(row.get(4)).unwrap_or_default(),
+        body: row.get(5),
+        attempts: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
+    }
+}
+
+/// Folds the tally rows of replicas without a live lease into key `''`, so the tally does not
+/// grow by two rows per replica ever started. A replica that is alive after all simply starts
+/// its rows again; the sum stays exact either way.
+async fn fold_tally(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "WITH gone AS (
+                 DELETE FROM outbox_tally t
+                 WHERE t.key <> '' AND NOT EXISTS (
+                     SELECT 1 FROM replica_leases l
+                     WHERE l.lease_until_ms >= $1
+                       AND t.key IN (l.replica || '+', l.replica || '-'))
+                 RETURNING n)
+             INSERT INTO outbox_tally (key, n) SELECT '', COALESCE(SUM(n), 0) FROM gone
+             ON CONFLICT (key) DO UPDATE SET n = outbox_tally.n + EXCLUDED.n",
+            &[&now_ms()],
+        )
+        .await
+        .map(drop)
 }
 
 /// Keeps this replica's claims alive: a replica that stops renewing (it died) loses them after
@@ -221,57 +367,40 @@ impl Store for PostgresStore {
     async fn claim_pending(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError> {
         let now = now_ms();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let client = self.client().await?;
-        // Due rows nobody holds (or whose holder's lease ran out, or that are ours); rows another
-        // replica has in flight are settled through `in_flight`, not published blindly.
-        let statement = client
-            .prepare_cached(
-                "UPDATE outbox o SET claimed_by = $1
-                 FROM (SELECT seq FROM outbox
-                       WHERE next_attempt_at_ms <= $2
-                         AND (claimed_by IS NULL OR claimed_by = $1 OR NOT EXISTS (
-                               SELECT 1 FROM replica_leases l
-                               WHERE l.replica = outbox.claimed_by AND l.lease_until_ms >= $2))
-                         AND (sent_at_ms IS NULL OR claimed_by = $1)
-                       ORDER BY next_attempt_at_ms, seq LIMIT $3
-                       FOR UPDATE SKIP LOCKED) c
-                 WHERE o.seq = c.seq
-                 RETURNING o.seq, o.id, o.event_type, o.routing_key, o.time_ms, o.body, o.attempts,
-                           o.next_attempt_at_ms",
-            )
-            .await
-            .map_err(backend)?;
-        let rows = client
-            .query(&statement, &[&self.replica, &now, &limit])
-            .await
-            .map_err(backend)?;
-        let mut claimed: Vec<(i64, PendingMessage)> = rows
-            .into_iter()
-            .map(|row| {
-                let message = PendingMessage {
-                    seq: row.get(0),
-                    id: row.get(1),
-                    event_type: row.get(2),
-                    routing_key: row.get(3),
-                    time: DateTime::<Utc>::from_timestamp_millis(row.get(4)).unwrap_or_default(),
-                    body: row.get(5),
-                    attempts: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
-                };
-                (row.get::<_, i64>(7), message)
-            })
-            .collect();
-        // RETURNING has no order: put the batch back in the order the rows became due.
-        claimed.sort_by_key(|(due, m)| (*due, m.seq));
-        Ok(claimed.into_iter().map(|(_, m)| m).collect())
+        let mut rows = self.held_due(now, limit).await?;
+        let room = limit - rows.len() as i64;
+        if room > 0 && (rows.is_empty() || self.adoption_due()) {
+            let adopted = self.adopt_due(now, room).await?;
+            *self.adopted.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((Instant::now(), !adopted.is_empty()));
+            rows.extend(adopted);
+        }
+        Ok(rows)
     }
 
     async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError> {
         if seqs.is_empty() {
             return Ok(());
         }
-        let deleted = self
-            .execute("DELETE FROM outbox WHERE seq = ANY($1)", &[&seqs])
-            .await?;
+        // The delete and the tally in one statement, so the count cannot drift from the rows.
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "WITH gone AS (DELETE FROM outbox WHERE seq = ANY($1) RETURNING 1),
+                 tallied AS (
+                     INSERT INTO outbox_tally (key, n)
+                     SELECT $2, -COUNT(*) FROM gone HAVING COUNT(*) > 0
+                     ON CONFLICT (key) DO UPDATE SET n = outbox_tally.n + EXCLUDED.n)
+                 SELECT COUNT(*) FROM gone",
+            )
+            .await
+            .map_err(backend)?;
+        let deleted: i64 = client
+            .query_one(&statement, &[&seqs, &tally_key(&self.replica, '-')])
+            .await
+            .map_err(backend)?
+            .get(0);
+        let deleted = u64::try_from(deleted).unwrap_or(0);
         let _ = self
             .shared
             .depth
@@ -295,27 +424,34 @@ impl Store for PostgresStore {
 
     async fn in_flight(&self) -> Result<Vec<InFlightMessage>, StoreError> {
         let now = now_ms();
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        // The partial index on sent rows, always: statistics of a table that churns this fast are
+        // stale, and a full scan here runs every sweep on every replica.
+        tx.batch_execute("SET LOCAL enable_seqscan = off")
+            .await
+            .map_err(backend)?;
         // Ours, and those of replicas whose lease ran out (they died mid-send): claimed here, so
         // exactly one replica settles each.
-        let statement = client
+        let statement = tx
             .prepare_cached(
-                "UPDATE outbox o SET claimed_by = $1
-                 FROM (SELECT seq FROM outbox
-                       WHERE sent_at_ms IS NOT NULL
-                         AND (claimed_by IS NULL OR claimed_by = $1 OR NOT EXISTS (
-                               SELECT 1 FROM replica_leases l
-                               WHERE l.replica = outbox.claimed_by AND l.lease_until_ms >= $2))
-                       FOR UPDATE SKIP LOCKED) c
-                 WHERE o.seq = c.seq
-                 RETURNING o.seq, o.id, o.send_id, o.sent_at_ms",
+                "UPDATE outbox SET claimed_by = $1
+                 WHERE seq = ANY(ARRAY(
+                     SELECT seq FROM outbox
+                     WHERE sent_at_ms IS NOT NULL
+                       AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_by = ANY(ARRAY(
+                             SELECT replica FROM replica_leases
+                             WHERE lease_until_ms < $2 AND replica <> $1)))
+                     FOR UPDATE SKIP LOCKED))
+                 RETURNING seq, id, send_id, sent_at_ms",
             )
             .await
             .map_err(backend)?;
-        let rows = client
+        let rows = tx
             .query(&statement, &[&self.replica, &now])
             .await
             .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         let mut found: Vec<InFlightMessage> = rows
             .into_iter()
             .map(|row| InFlightMessage {

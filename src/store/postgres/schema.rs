@@ -11,6 +11,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_replica_leases.sql",
         include_str!("migrations/0002_replica_leases.sql"),
     ),
+    (
+        "0003_outbox_tally.sql",
+        include_str!("migrations/0003_outbox_tally.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,5 @@
-//! Group commit for hooks on PostgreSQL: every insert request queued while the previous transaction
-//! was committing goes into ONE transaction, so N concurrent hooks cost about one commit (one WAL
+//! Group commit for hooks on PostgreSQL: every insert request queued while the previous statement
+//! was committing goes into ONE statement (one transaction), so N concurrent hooks cost about one commit (one WAL
 //! flush), as with the SQLite writer. Duplicates are settled by the database itself — `seen` takes
 //! each id once (`ON CONFLICT DO NOTHING`), so the same hook reaching two replicas at once is stored
 //! once and the second is told `Duplicate` — and ids are written in sorted order so two replicas'
@@ -96,34 +96,70 @@ fn classify(e: tokio_postgres::Error) -> Attempt {
     }
 }
 
-/// One transaction for the whole batch; the per-request answers once it is committed.
+/// The whole batch in ONE statement (one implicit transaction, one round trip): ids new to `seen`
+/// are taken in sorted order (two replicas' batches sharing ids cannot deadlock), only those get
+/// an outbox row — held by this replica, in arrival order — and the tally grows by as many.
+/// Another replica committing one of these ids first makes the insert wait for it and skip it;
+/// RETURNING says which are really ours.
+const INSERT_BATCH: &str = "
+    WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[])
+            WITH ORDINALITY AS t(id, event_type, routing_key, time_ms, body, arrival)
+    ),
+    new_seen AS (
+        INSERT INTO seen (id, first_seen)
+        SELECT id, $6 FROM input ORDER BY id
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    ),
+    queued AS (
+        INSERT INTO outbox (id, event_type, routing_key, time_ms, body, next_attempt_at_ms, claimed_by)
+        SELECT i.id, i.event_type, i.routing_key, i.time_ms, i.body, $6, $8
+        FROM input i JOIN new_seen USING (id)
+        ORDER BY i.arrival
+        RETURNING id
+    ),
+    tallied AS (
+        INSERT INTO outbox_tally (key, n)
+        SELECT $7, COUNT(*) FROM queued HAVING COUNT(*) > 0
+        ON CONFLICT (key) DO UPDATE SET n = outbox_tally.n + EXCLUDED.n
+    )
+    SELECT id FROM queued";
+
+/// Decides per request which events are candidates, runs [`INSERT_BATCH`] and answers per request.
 #[allow(clippy::type_complexity)]
 async fn try_commit(
     pool: &Pool,
     batch: &[InsertRequest],
     shared: &Shared,
 ) -> Result<Vec<Result<Vec<InsertOutcome>, StoreError>>, Attempt> {
-    let mut client = pool.get().await.map_err(|e| {
+    let client = pool.get().await.map_err(|e| {
         Attempt::Fail(StoreError::Unavailable(format!(
             "no database connection: {e}"
         )))
     })?;
-    let tx = client.transaction().await.map_err(classify)?;
-    let all_ids: Vec<&str> = batch
-        .iter()
-        .flat_map(|r| r.events.iter().map(|e| e.id.as_str()))
-        .collect();
-    let known: HashSet<String> = tx
-        .query("SELECT id FROM seen WHERE id = ANY($1)", &[&all_ids])
-        .await
-        .map_err(classify)?
-        .into_iter()
-        .map(|row| row.get(0))
-        .collect();
-
-    // Decide per request, in order, which events are new; a request that would overflow the
-    // outbox is refused as a whole and takes nothing from the others.
+    let events: usize = batch.iter().map(|r| r.events.len()).sum();
     let mut depth = shared.depth.load(Ordering::SeqCst);
+    // Near the bound only: which ids are known already, so that duplicates are not counted
+    // against it (the common case skips this round trip).
+    let known: HashSet<String> = if depth.saturating_add(events as u64) > shared.outbox_max {
+        let all_ids: Vec<&str> = batch
+            .iter()
+            .flat_map(|r| r.events.iter().map(|e| e.id.as_str()))
+            .collect();
+        client
+            .query("SELECT id FROM seen WHERE id = ANY($1)", &[&all_ids])
+            .await
+            .map_err(classify)?
+            .into_iter()
+            .map(|row| row.get(0))
+            .collect()
+    } else {
+        HashSet::new()
+    };
+
+    // Per request, in order: which events are candidates; a request that would overflow the
+    // outbox is refused as a whole and takes nothing from the others.
     let mut taken: HashSet<&str> = HashSet::new();
     let mut answers: Vec<Result<Vec<InsertOutcome>, StoreError>> = Vec::with_capacity(batch.len());
     for request in batch {
@@ -150,63 +186,60 @@ async fn try_commit(
         answers.push(Ok(outcomes));
     }
     if taken.is_empty() {
-        tx.commit().await.map_err(classify)?;
         return Ok(answers);
     }
 
-    let now = now_ms();
-    let mut new_ids: Vec<&str> = taken.iter().copied().collect();
-    new_ids.sort_unstable();
-    // Another replica may have committed some of these ids since the look above: the insert
-    // waits for it and skips them; RETURNING says which are really ours.
-    let inserted: HashSet<String> = tx
+    let mut ids = Vec::with_capacity(taken.len());
+    let mut types = Vec::with_capacity(taken.len());
+    let mut keys = Vec::with_capacity(taken.len());
+    let mut times = Vec::with_capacity(taken.len());
+    let mut bodies: Vec<&[u8]> = Vec::with_capacity(taken.len());
+    for (request, answer) in batch.iter().zip(answers.iter()) {
+        let Ok(outcomes) = answer else { continue };
+        for (event, outcome) in request.events.iter().zip(outcomes.iter()) {
+            if *outcome == InsertOutcome::Accepted {
+                ids.push(event.id.as_str());
+                types.push(event.event_type.as_str());
+                keys.push(event.routing_key.as_str());
+                times.push(event.time.timestamp_millis());
+                bodies.push(event.body.as_slice());
+            }
+        }
+    }
+    let statement = client
+        .prepare_cached(INSERT_BATCH)
+        .await
+        .map_err(classify)?;
+    let inserted: HashSet<String> = client
         .query(
-            "INSERT INTO seen (id, first_seen)
-             SELECT id, $2 FROM unnest($1::text[]) AS t(id) ORDER BY id
-             ON CONFLICT DO NOTHING RETURNING id",
-            &[&new_ids, &now],
+            &statement,
+            &[
+                &ids,
+                &types,
+                &keys,
+                &times,
+                &bodies,
+                &now_ms(),
+                &shared.tally_added,
+                &shared.replica,
+            ],
         )
         .await
         .map_err(classify)?
         .into_iter()
         .map(|row| row.get(0))
         .collect();
-
-    let mut ids = Vec::new();
-    let mut types = Vec::new();
-    let mut keys = Vec::new();
-    let mut times = Vec::new();
-    let mut bodies: Vec<&[u8]> = Vec::new();
     for (request, answer) in batch.iter().zip(answers.iter_mut()) {
         let Ok(outcomes) = answer else { continue };
         for (event, outcome) in request.events.iter().zip(outcomes.iter_mut()) {
-            if *outcome != InsertOutcome::Accepted {
-                continue;
-            }
-            if !inserted.contains(&event.id) {
+            if *outcome == InsertOutcome::Accepted && !inserted.contains(&event.id) {
                 *outcome = InsertOutcome::Duplicate;
-                continue;
             }
-            ids.push(event.id.as_str());
-            types.push(event.event_type.as_str());
-            keys.push(event.routing_key.as_str());
-            times.push(event.time.timestamp_millis());
-            bodies.push(event.body.as_slice());
         }
     }
-    if !ids.is_empty() {
-        tx.execute(
-            "INSERT INTO outbox (id, event_type, routing_key, time_ms, body, next_attempt_at_ms)
-             SELECT id, event_type, routing_key, time_ms, body, $6
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[])
-                  AS t(id, event_type, routing_key, time_ms, body)",
-            &[&ids, &types, &keys, &times, &bodies, &now],
-        )
-        .await
-        .map_err(classify)?;
-    }
-    tx.commit().await.map_err(classify)?;
-    shared.depth.fetch_add(ids.len() as u64, Ordering::SeqCst);
+    shared
+        .depth
+        .fetch_add(inserted.len() as u64, Ordering::SeqCst);
     metrics::counter!("ado_ingest_store_commits_total").increment(1);
     shared.commits.fetch_add(1, Ordering::SeqCst);
     Ok(answers)

@@ -49,7 +49,7 @@ async fn the_same_hooks_at_two_replicas_are_accepted_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claims_are_exclusive_and_pass_on_when_their_holder_dies() {
+async fn claims_are_held_exclusive_and_pass_on_when_their_holder_dies() {
     let place = Place::new(Backend::Postgres).await;
     let (a, b) = (
         place.open_as(10_000, "a").await,
@@ -58,6 +58,18 @@ async fn claims_are_exclusive_and_pass_on_when_their_holder_dies() {
     let ids: Vec<String> = (0..100).map(|i| format!("o{i:03}")).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     a.insert(events(&refs)).await.unwrap();
+    // Rows are held by the replica that stored them.
+    assert!(b.claim_pending(100).await.unwrap().is_empty());
+    let held: Vec<i64> = a
+        .claim_pending(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.seq)
+        .collect();
+    assert_eq!(held.len(), 100);
+    // Refused rows are released: then either replica may claim each, but only one does.
+    a.mark_failed(&held, Duration::ZERO).await.unwrap();
     let (from_a, from_b) = tokio::join!(claimed_ids(a.as_ref(), 60), claimed_ids(b.as_ref(), 60));
     let (set_a, set_b): (HashSet<_>, HashSet<_>) = (
         from_a.iter().cloned().collect(),
