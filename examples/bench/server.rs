@@ -343,6 +343,12 @@ pub async fn create_database(admin_url: &str) -> anyhow::Result<(String, String)
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .with_context(|| format!("cannot create database {name}"))?;
+    // Every setup starts just after a checkpoint: otherwise whichever setup runs when the WAL of
+    // the previous ones (or the last DROP DATABASE) triggers one pays its writes, and setups
+    // differ by that more than by what they measure. Needs a superuser; without one, say so.
+    if let Err(e) = client.batch_execute("CHECKPOINT").await {
+        eprintln!("bench: cannot run CHECKPOINT before the setup ({e}); results may vary more");
+    }
     let url = match admin_url.rsplit_once('/') {
         Some((server, _)) => format!("{server}/{name}"),
         None => format!("{admin_url}/{name}"),

@@ -187,8 +187,8 @@ impl PostgresStore {
 
     /// Due rows this replica holds (it stored them or adopted them); nobody else touches them
     /// while its lease lives, so no lock is taken. `claimed_by` leads the ORDER BY (it is one
-    /// value here, so the order is the same) so that only `outbox_held` can give it: a generic
-    /// plan would otherwise walk `outbox_due` past every other replica's rows.
+    /// value here, so the order is the same) so that the plan reads `outbox_held` in order and
+    /// stops at the limit, whatever a generic plan guesses of how many rows each replica holds.
     async fn held_due(&self, now: i64, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
         let client = self.client().await?;
         let statement = client
