@@ -117,6 +117,11 @@ struct Args {
     /// `ADO_INGEST_PUBLISH_LEDGER=true` to measure the opt-in ledger.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
+    /// Rounds of the whole setup list, interleaved (a, b, a, b, …); each setup is then shown by
+    /// its median round (by end-to-end rate), with every round's rate beside it. On a shared
+    /// machine that drifts, one round compares setups by when they ran as much as by what they are.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// A PostgreSQL database to create (and drop) each run's database from.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres_admin_url: String,
@@ -153,8 +158,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     {
         bail!("--set {bad:?}: expected ADO_INGEST_KEY=value");
     }
-    if args.requests == 0 || args.concurrency == 0 || args.seconds == 0 || args.rate <= 0.0 {
-        bail!("--requests, --concurrency, --seconds and --rate must be positive");
+    if args.requests == 0
+        || args.concurrency == 0
+        || args.seconds == 0
+        || args.rate <= 0.0
+        || args.rounds == 0
+    {
+        bail!("--requests, --concurrency, --seconds, --rate and --rounds must be positive");
     }
     if cfg!(debug_assertions) {
         eprintln!("bench: WARNING: the benchmark client is a debug build; use cargo run --release");
@@ -173,13 +183,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     for name in &args.setup {
         setups.extend(Setup::parse(name).map_err(anyhow::Error::msg)?);
     }
-    let mut measured: Vec<(Setup, ServerNumbers)> = Vec::new();
-    for setup in setups {
-        measured.push((
-            setup,
-            measure_setup(&args, &mix, &client, &binary, setup).await?,
-        ));
+    let mut rounds: Vec<(Setup, Vec<ServerNumbers>)> =
+        setups.iter().map(|s| (*s, Vec::new())).collect();
+    for round in 1..=args.rounds {
+        for (setup, numbers) in &mut rounds {
+            if args.rounds > 1 {
+                eprintln!("bench: round {round} of {}", args.rounds);
+            }
+            numbers.push(measure_setup(&args, &mix, &client, &binary, *setup).await?);
+        }
     }
+    let measured: Vec<(Setup, ServerNumbers, Vec<f64>)> = rounds
+        .into_iter()
+        .map(|(setup, numbers)| {
+            let (median, all) = median_round(numbers, args.requests);
+            (setup, median, all)
+        })
+        .collect();
     let exchange = format!("bench.{:016x}", rand::random::<u64>());
 
     eprintln!(
@@ -226,14 +246,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut table = Vec::new();
     let one_replica = measured
         .iter()
-        .find(|(s, _)| *s == Setup::Postgres { replicas: 1 })
-        .map(|(_, n)| n.end_to_end_rate(args.requests));
-    for (setup, numbers) in &measured {
-        table.extend(rows(&args, *setup, numbers, one_replica));
+        .find(|(s, _, _)| *s == Setup::Postgres { replicas: 1 })
+        .map(|(_, n, _)| n.end_to_end_rate(args.requests));
+    for (setup, numbers, all) in &measured {
+        table.extend(rows(&args, *setup, numbers, all, one_replica));
     }
     table.extend(baseline_rows(&args, &bare_http, &bare_amqp, bench_rss));
     report::print_table(&table);
     Ok(())
+}
+
+/// The round with the median end-to-end rate (the lower middle one for an even count), and every
+/// round's rate in the order they ran.
+fn median_round(numbers: Vec<ServerNumbers>, requests: u64) -> (ServerNumbers, Vec<f64>) {
+    let rates: Vec<f64> = numbers
+        .iter()
+        .map(|n| n.end_to_end_rate(requests))
+        .collect();
+    let mut order: Vec<usize> = (0..numbers.len()).collect();
+    order.sort_by(|a, b| rates[*a].total_cmp(&rates[*b]));
+    let middle = order[(order.len() - 1) / 2];
+    let median = numbers.into_iter().nth(middle).expect("at least one round");
+    (median, rates)
 }
 
 /// Starts the setup's servers on a fresh store and exchange, measures them, stops them and
@@ -393,7 +427,13 @@ impl ServerNumbers {
 }
 
 /// The rows of one setup: its throughput, latency and memory, each beside its target.
-fn rows(args: &Args, setup: Setup, n: &ServerNumbers, one_replica: Option<f64>) -> Vec<Row> {
+fn rows(
+    args: &Args,
+    setup: Setup,
+    n: &ServerNumbers,
+    all_rounds: &[f64],
+    one_replica: Option<f64>,
+) -> Vec<Row> {
     let c = args.concurrency;
     let e2e = n.end_to_end_rate(args.requests);
     let p99 = n.latency.quantile(0.99);
@@ -411,6 +451,15 @@ fn rows(args: &Args, setup: Setup, n: &ServerNumbers, one_replica: Option<f64>) 
             format!("  {} hooks: first request to outbox empty", args.requests),
             ms(n.end_to_end),
         ),
+    ];
+    if all_rounds.len() > 1 {
+        let listed: Vec<String> = all_rounds.iter().map(|r| format!("{r:.0}")).collect();
+        rows.push(Row::info(
+            "  end-to-end hooks/s of each round (median shown)",
+            listed.join(" "),
+        ));
+    }
+    rows.extend([
         Row::info("  ingest only (all 202)", rate(n.throughput.per_second())),
         Row::info(
             format!("  latency p50 / p99 at c={c}"),
@@ -460,7 +509,7 @@ fn rows(args: &Args, setup: Setup, n: &ServerNumbers, one_replica: Option<f64>) 
             format!("<= {}", mb(TARGET_RSS_BYTES)),
             n.peak_rss <= TARGET_RSS_BYTES,
         ),
-    ];
+    ]);
     if let (Setup::Postgres { replicas }, Some(one)) = (setup, one_replica)
         && replicas > 1
     {
