@@ -61,6 +61,8 @@ pub struct PostgresStore {
     shared: Arc<Shared>,
     locks: locks::LockSession,
     replica: String,
+    /// The tally key this replica's publisher subtracts from.
+    tally_published: String,
     lease: Duration,
     depth_counted: tokio::sync::Mutex<Option<Instant>>,
     /// When the publisher last looked for rows nobody holds, and whether it found any.
@@ -135,6 +137,7 @@ impl PostgresStore {
             shared,
             locks: locks::LockSession::new(config),
             replica: options.replica_id.clone(),
+            tally_published: tally_key(&options.replica_id, '-'),
             lease,
             depth_counted: tokio::sync::Mutex::new(None),
             adopted: std::sync::Mutex::new(None),
@@ -172,6 +175,17 @@ impl PostgresStore {
         client.execute(&statement, params).await.map_err(backend)
     }
 
+    /// One prepared (and cached) query on a pooled connection.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(backend)?;
+        client.query(&statement, params).await.map_err(backend)
+    }
+
     async fn count_depth(&self) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let n: i64 = client
@@ -190,20 +204,15 @@ impl PostgresStore {
     /// value here, so the order is the same) so that the plan reads `outbox_held` in order and
     /// stops at the limit, whatever a generic plan guesses of how many rows each replica holds.
     async fn held_due(&self, now: i64, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
+        let rows = self
+            .query(
                 "SELECT seq, id, event_type, routing_key, time_ms, body, attempts
                  FROM outbox
                  WHERE claimed_by = $1 AND next_attempt_at_ms <= $2
                  ORDER BY claimed_by, next_attempt_at_ms, seq LIMIT $3",
+                &[&self.replica, &now, &limit],
             )
-            .await
-            .map_err(backend)?;
-        let rows = client
-            .query(&statement, &[&self.replica, &now, &limit])
-            .await
-            .map_err(backend)?;
+            .await?;
         Ok(rows.iter().map(pending).collect())
     }
 
@@ -212,9 +221,8 @@ impl PostgresStore {
     /// blindly. Each kind is read through `outbox_held` in due order (per dead replica), never by
     /// walking every due row.
     async fn adopt_due(&self, now: i64, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
+        let rows = self
+            .query(
                 "UPDATE outbox SET claimed_by = $1
                  WHERE seq = ANY(ARRAY(
                      SELECT seq FROM (
@@ -237,13 +245,9 @@ impl PostgresStore {
                      ORDER BY next_attempt_at_ms, seq LIMIT $3))
                  RETURNING seq, id, event_type, routing_key, time_ms, body, attempts,
                            next_attempt_at_ms",
+                &[&self.replica, &now, &limit],
             )
-            .await
-            .map_err(backend)?;
-        let rows = client
-            .query(&statement, &[&self.replica, &now, &limit])
-            .await
-            .map_err(backend)?;
+            .await?;
         let mut adopted: Vec<(i64, PendingMessage)> = rows
             .iter()
             .map(|row| (row.get::<_, i64>(7), pending(row)))
@@ -352,16 +356,10 @@ impl Store for PostgresStore {
     }
 
     async fn is_seen(&self, id: &str) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached("SELECT 1 FROM seen WHERE id = $1")
-            .await
-            .map_err(backend)?;
-        Ok(client
-            .query_opt(&statement, &[&id])
-            .await
-            .map_err(backend)?
-            .is_some())
+        Ok(!self
+            .query("SELECT 1 FROM seen WHERE id = $1", &[&id])
+            .await?
+            .is_empty())
     }
 
     async fn claim_pending(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError> {
@@ -383,23 +381,18 @@ impl Store for PostgresStore {
             return Ok(());
         }
         // The delete and the tally in one statement, so the count cannot drift from the rows.
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
+        let rows = self
+            .query(
                 "WITH gone AS (DELETE FROM outbox WHERE seq = ANY($1) RETURNING 1),
                  tallied AS (
                      INSERT INTO outbox_tally (key, n)
                      SELECT $2, -COUNT(*) FROM gone HAVING COUNT(*) > 0
                      ON CONFLICT (key) DO UPDATE SET n = outbox_tally.n + EXCLUDED.n)
                  SELECT COUNT(*) FROM gone",
+                &[&seqs, &self.tally_published],
             )
-            .await
-            .map_err(backend)?;
-        let deleted: i64 = client
-            .query_one(&statement, &[&seqs, &tally_key(&self.replica, '-')])
-            .await
-            .map_err(backend)?
-            .get(0);
+            .await?;
+        let deleted = rows.first().map_or(0, |row| row.get::<_, i64>(0));
         let deleted = u64::try_from(deleted).unwrap_or(0);
         let _ = self
             .shared
@@ -565,28 +558,23 @@ impl Store for PostgresStore {
     }
 
     async fn get_state(&self, namespace: &str, key: &str) -> Result<Option<String>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached("SELECT value FROM state WHERE namespace = $1 AND key = $2")
-            .await
-            .map_err(backend)?;
-        Ok(client
-            .query_opt(&statement, &[&namespace, &key])
-            .await
-            .map_err(backend)?
+        Ok(self
+            .query(
+                "SELECT value FROM state WHERE namespace = $1 AND key = $2",
+                &[&namespace, &key],
+            )
+            .await?
+            .first()
             .map(|row| row.get(0)))
     }
 
     async fn list_state(&self, namespace: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached("SELECT key, value FROM state WHERE namespace = $1 ORDER BY key")
-            .await
-            .map_err(backend)?;
-        Ok(client
-            .query(&statement, &[&namespace])
-            .await
-            .map_err(backend)?
+        Ok(self
+            .query(
+                "SELECT key, value FROM state WHERE namespace = $1 ORDER BY key",
+                &[&namespace],
+            )
+            .await?
             .into_iter()
             .map(|row| (row.get(0), row.get(1)))
             .collect())

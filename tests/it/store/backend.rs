@@ -109,6 +109,17 @@ pub fn events(ids: &[&str]) -> Vec<NormalizedEvent> {
     ids.iter().map(|id| event(id)).collect()
 }
 
+/// The seqs of what `claim_pending(limit)` returns.
+pub async fn claimed_seqs(store: &dyn Store, limit: usize) -> Vec<i64> {
+    store
+        .claim_pending(limit)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.seq)
+        .collect()
+}
+
 pub async fn claimed_ids(store: &dyn Store, limit: usize) -> Vec<String> {
     store
         .claim_pending(limit)

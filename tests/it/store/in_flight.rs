@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::backend::{Backend, Place, claimed_ids, events};
+use super::backend::{Backend, Place, claimed_ids, claimed_seqs, events};
 use super::on_both_backends;
 
 on_both_backends!(rows_being_sent_are_listed_until_their_outcome_is_recorded);
@@ -15,13 +15,7 @@ async fn rows_being_sent_are_listed_until_their_outcome_is_recorded(backend: Bac
     let store = place.open(100).await;
     let ids = ["a", "b", "c", "d", "e"];
     store.insert(events(&ids)).await.unwrap();
-    let seqs: Vec<i64> = store
-        .claim_pending(100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| p.seq)
-        .collect();
+    let seqs = claimed_seqs(store.as_ref(), 100).await;
     assert!(store.in_flight().await.unwrap().is_empty());
 
     let before = Utc::now() - chrono::Duration::milliseconds(5);

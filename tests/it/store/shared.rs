@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ado_ingest::store::{self, InsertOutcome};
 
-use super::backend::{Backend, Place, claimed_ids, event, events};
+use super::backend::{Backend, Place, claimed_ids, claimed_seqs, event, events};
 use crate::support::wait_until;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,13 +60,7 @@ async fn claims_are_held_exclusive_and_pass_on_when_their_holder_dies() {
     a.insert(events(&refs)).await.unwrap();
     // Rows are held by the replica that stored them.
     assert!(b.claim_pending(100).await.unwrap().is_empty());
-    let held: Vec<i64> = a
-        .claim_pending(100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| p.seq)
-        .collect();
+    let held = claimed_seqs(a.as_ref(), 100).await;
     assert_eq!(held.len(), 100);
     // Refused rows are released: then either replica may claim each, but only one does.
     a.mark_failed(&held, Duration::ZERO).await.unwrap();
@@ -109,13 +103,7 @@ async fn a_dead_replicas_unconfirmed_sends_go_to_one_other_replica() {
     let place = Place::new(Backend::Postgres).await;
     let (a, b) = (place.open_as(100, "a").await, place.open_as(100, "b").await);
     a.insert(events(&["s1", "s2"])).await.unwrap();
-    let seqs: Vec<i64> = a
-        .claim_pending(10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| p.seq)
-        .collect();
+    let seqs = claimed_seqs(a.as_ref(), 10).await;
     a.mark_sending(&seqs, 99).await.unwrap();
     assert!(
         b.in_flight().await.unwrap().is_empty(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use ado_ingest::store::{InsertOutcome, StoreError};
 use chrono::Utc;
 
-use super::backend::{Backend, Place, event, events};
+use super::backend::{Backend, Place, claimed_seqs, event, events};
 use super::on_both_backends;
 
 on_both_backends!(
@@ -123,13 +123,7 @@ async fn outbox_bound_refuses_new_events_but_not_duplicates(backend: Backend) {
         Err(StoreError::OutboxFull { depth: 3 })
     ));
     // Publishing frees room.
-    let seqs: Vec<i64> = store
-        .claim_pending(1)
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| p.seq)
-        .collect();
+    let seqs = claimed_seqs(store.as_ref(), 1).await;
     store.mark_published(&seqs).await.unwrap();
     assert_eq!(store.outbox_depth().await.unwrap(), 2);
     assert_eq!(
