@@ -148,6 +148,9 @@ struct ServerNumbers {
     latency: Run,
     latency_drain: Duration,
     peak_rss: u64,
+    /// Phase 1's group commits and publish batches, all replicas together.
+    commits: f64,
+    publish_batches: f64,
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -371,6 +374,13 @@ async fn measure_server(
         );
     }
     tap.purge().await?;
+    let (mut commits, mut publish_batches) = (0.0, 0.0);
+    for server in servers.iter() {
+        let totals = server.metric_totals(client).await?;
+        let total = |name: &str| totals.get(name).copied().unwrap_or(0.0);
+        commits += total("ado_ingest_store_commits_total");
+        publish_batches += total("ado_ingest_publish_latency_seconds_count");
+    }
 
     let count = (args.rate * args.seconds as f64).round() as u64;
     eprintln!(
@@ -404,6 +414,8 @@ async fn measure_server(
             .into_iter()
             .max()
             .unwrap_or(0),
+        commits,
+        publish_batches,
     })
 }
 
@@ -461,6 +473,14 @@ fn rows(
     }
     rows.extend([
         Row::info("  ingest only (all 202)", rate(n.throughput.per_second())),
+        Row::info(
+            "  hooks per group commit / events per publish batch",
+            format!(
+                "{:.1} / {:.1}",
+                args.requests as f64 / n.commits.max(1.0),
+                args.requests as f64 / n.publish_batches.max(1.0)
+            ),
+        ),
         Row::info(
             format!("  latency p50 / p99 at c={c}"),
             format!(

@@ -198,6 +198,32 @@ impl ServerUnderTest {
         }
     }
 
+    /// The server's `/metrics`, each series summed over its labels by metric name (a histogram's
+    /// `_count` and `_sum` under their own names).
+    pub async fn metric_totals(
+        &self,
+        client: &reqwest::Client,
+    ) -> anyhow::Result<std::collections::HashMap<String, f64>> {
+        let text = client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let mut totals = std::collections::HashMap::new();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let name = series.split('{').next().unwrap_or(series);
+            if let Ok(value) = value.parse::<f64>() {
+                *totals.entry(name.to_string()).or_insert(0.0) += value;
+            }
+        }
+        Ok(totals)
+    }
+
     /// Peak resident set size so far (`VmHWM`), in bytes.
     pub fn peak_rss(&self) -> anyhow::Result<u64> {
         peak_rss_of(&format!("/proc/{}/status", self.child.id()))

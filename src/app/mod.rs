@@ -143,7 +143,7 @@ impl App {
 
         let state = AppState {
             config: config.clone(),
-            store,
+            store: store.clone(),
             health,
             metrics: telemetry::metrics_handle(),
             auth: HookAuthenticator::new(&config.hook_credentials, config.allow_anonymous_hooks),
@@ -171,6 +171,17 @@ impl App {
         publisher_stop.cancel();
         if let Err(e) = publisher.await {
             tracing::error!(error = %e, "publisher task failed");
+        }
+        // Nothing stores or publishes from here on: what is left goes to the other replicas now,
+        // not one lease later.
+        match store.release_claims().await {
+            Ok(0) => {}
+            Ok(released) => {
+                tracing::info!(released, "outbox rows left to the other replicas")
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot hand the outbox rows over; the other replicas take them when the lease runs out")
+            }
         }
         retention.abort();
         served.context("HTTP server failed")?;

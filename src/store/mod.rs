@@ -137,6 +137,14 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
+    /// At a graceful stop, after the publisher has finished: hands what this replica still holds
+    /// to the other replicas at once instead of after its lease (rows not yet sent are released;
+    /// rows sent without a recorded answer are settled by whichever replica sweeps them next). The
+    /// process must not use the store afterwards. A store one process has to itself keeps them.
+    async fn release_claims(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
     /// This process's name among the replicas (`replica_id`).
     fn replica_id(&self) -> &str {
         "local"

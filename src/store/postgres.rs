@@ -592,6 +592,23 @@ impl Store for PostgresStore {
         self.locks.unlock(name).await
     }
 
+    async fn release_claims(&self) -> Result<u64, StoreError> {
+        // The lease ends now, so its in-flight sends count as a dead replica's; its other rows are
+        // unheld, which any publisher adopts at once. One statement: either both or neither.
+        let rows = self
+            .query(
+                "WITH ended AS (
+                     UPDATE replica_leases SET lease_until_ms = 0 WHERE replica = $1)
+                 UPDATE outbox SET claimed_by = NULL
+                 WHERE claimed_by = $1 AND sent_at_ms IS NULL
+                 RETURNING 1",
+                &[&self.replica],
+            )
+            .await?;
+        self.stop.cancel();
+        Ok(rows.len() as u64)
+    }
+
     fn replica_id(&self) -> &str {
         &self.replica
     }

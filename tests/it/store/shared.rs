@@ -169,3 +169,29 @@ async fn replicas_starting_together_on_a_fresh_database_all_open_it() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_stopping_gracefully_hands_its_rows_over_at_once() {
+    let place = Place::new(Backend::Postgres).await;
+    let (a, b) = (place.open_as(100, "a").await, place.open_as(100, "b").await);
+    a.insert(events(&["g1", "g2", "g3", "g4"])).await.unwrap();
+    let held = claimed_seqs(a.as_ref(), 10).await;
+    assert_eq!(held.len(), 4);
+    // One send whose answer a never recorded, three rows not sent yet.
+    a.mark_sending(&held[..1], 7).await.unwrap();
+    assert!(
+        b.claim_pending(10).await.unwrap().is_empty(),
+        "a's while it runs"
+    );
+    assert_eq!(a.release_claims().await.unwrap(), 3);
+    // No waiting for a's lease: b publishes the unsent rows and settles the send now.
+    let adopted = claimed_ids(b.as_ref(), 10).await;
+    assert_eq!(adopted.len(), 3);
+    let in_flight = b.in_flight().await.unwrap();
+    assert_eq!(in_flight.len(), 1);
+    assert_eq!((in_flight[0].seq, in_flight[0].send_id), (held[0], 7));
+    assert!(
+        !adopted.contains(&in_flight[0].id),
+        "the sent row is settled, not published blindly"
+    );
+}
