@@ -123,6 +123,10 @@ impl JobRunner {
         let record = JobRecord::queued(new_job_id(now), spec, now);
         {
             let _write = self.inner.write.lock().await;
+            // Owned before it is stored: otherwise another replica looking for orphaned jobs could
+            // take it between the save and this runner's start, and the job would not run where
+            // it was started (nor be cancellable there).
+            self.inner.store.try_own(&job_lock(&record.id)).await?;
             record.save(self.inner.store.as_ref()).await?;
             self.inner.lock().insert(
                 record.id.clone(),
