@@ -7,34 +7,12 @@ use std::time::Duration;
 use ado_ingest::config::Stream;
 use ado_ingest::jobs::{JobRecord, JobRunner, JobState, RunnerSettings};
 use ado_ingest::reconcile::BackfillSpec;
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::admin::*;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn spec(org: &str, streams: &[Stream]) -> BackfillSpec {
-    BackfillSpec {
-        organization: org.into(),
-        projects: Vec::new(),
-        streams: streams.to_vec(),
-        since: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
-        until: None,
-    }
-}
-
-async fn start(
-    store: std::sync::Arc<dyn ado_ingest::store::Store>,
-    engine: std::sync::Arc<ListEngine>,
-    settings: RunnerSettings,
-) -> (JobRunner, CancellationToken) {
-    let stop = CancellationToken::new();
-    let runner = JobRunner::start(store, orgs(), provider(engine), settings, stop.clone())
-        .await
-        .expect("runner starts");
-    (runner, stop)
-}
 
 fn pages(job: &JobRecord) -> u64 {
     job.totals().pages
@@ -45,10 +23,10 @@ async fn a_job_runs_to_success_and_its_progress_is_persisted_while_it_runs() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path()).await;
     let engine = ListEngine::gated(10, 3);
-    let (runner, stop) = start(store.clone(), engine.clone(), fast_settings()).await;
+    let (runner, stop) = start_runner(store.clone(), engine.clone(), fast_settings()).await;
 
     let job = runner
-        .submit(spec("fabrikam", &[Stream::Git, Stream::Builds]))
+        .submit(backfill_spec("fabrikam", &[Stream::Git, Stream::Builds]))
         .await
         .unwrap();
     // Durable before it is acknowledged.
@@ -130,9 +108,9 @@ async fn a_stopped_runner_resumes_its_job_from_the_cursors_after_a_restart() {
     {
         let store = open_store(dir.path()).await;
         let engine = ListEngine::gated(10, 2);
-        let (runner, stop) = start(store.clone(), engine.clone(), fast_settings()).await;
+        let (runner, stop) = start_runner(store.clone(), engine.clone(), fast_settings()).await;
         let job = runner
-            .submit(spec("fabrikam", &[Stream::Git, Stream::WorkItems]))
+            .submit(backfill_spec("fabrikam", &[Stream::Git, Stream::WorkItems]))
             .await
             .unwrap();
         id = job.id.clone();
@@ -158,7 +136,7 @@ async fn a_stopped_runner_resumes_its_job_from_the_cursors_after_a_restart() {
     // A new process: the store reopened, a fresh engine.
     let store = open_store(dir.path()).await;
     let engine = ListEngine::free(10, 2, Duration::from_millis(1));
-    let (runner, stop) = start(store.clone(), engine.clone(), fast_settings()).await;
+    let (runner, stop) = start_runner(store.clone(), engine.clone(), fast_settings()).await;
     let done = wait_job(&runner, &id, WAIT, |j| j.state.is_final()).await;
     assert_eq!(done.state, JobState::Succeeded, "{done:#?}");
     // Only the rest of workitems was walked: nothing started over.
@@ -188,18 +166,18 @@ async fn one_job_per_organization_runs_at_a_time_and_cancel_works_in_every_state
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path()).await;
     let engine = ListEngine::gated(4, 1);
-    let (runner, stop) = start(store.clone(), engine.clone(), fast_settings()).await;
+    let (runner, stop) = start_runner(store.clone(), engine.clone(), fast_settings()).await;
 
     let a = runner
-        .submit(spec("fabrikam", &[Stream::Git]))
+        .submit(backfill_spec("fabrikam", &[Stream::Git]))
         .await
         .unwrap();
     let b = runner
-        .submit(spec("fabrikam", &[Stream::Git]))
+        .submit(backfill_spec("fabrikam", &[Stream::Git]))
         .await
         .unwrap();
     let c = runner
-        .submit(spec("onprem", &[Stream::Tfvc]))
+        .submit(backfill_spec("onprem", &[Stream::Tfvc]))
         .await
         .unwrap();
     wait_job(&runner, &a.id, WAIT, is(JobState::Running)).await;
@@ -274,9 +252,9 @@ async fn an_engine_failure_fails_the_job_with_its_message_and_keeps_the_progress
         fail_on_page: Some(1),
         ..std::sync::Arc::into_inner(ListEngine::free(10, 5, Duration::ZERO)).unwrap()
     });
-    let (runner, stop) = start(store.clone(), engine, fast_settings()).await;
+    let (runner, stop) = start_runner(store.clone(), engine, fast_settings()).await;
     let job = runner
-        .submit(spec("fabrikam", &[Stream::Builds]))
+        .submit(backfill_spec("fabrikam", &[Stream::Builds]))
         .await
         .unwrap();
     let done = wait_job(&runner, &job.id, WAIT, |j| j.state.is_final()).await;
@@ -299,7 +277,7 @@ async fn on_start_unfinished_jobs_are_requeued_cancelled_or_failed_as_their_reco
     let now = Utc::now();
     let mut cancel_asked = JobRecord::queued(
         "0000000000010000000a".into(),
-        spec("fabrikam", &[Stream::Git]),
+        backfill_spec("fabrikam", &[Stream::Git]),
         now,
     );
     cancel_asked.state = JobState::Running;
@@ -307,7 +285,7 @@ async fn on_start_unfinished_jobs_are_requeued_cancelled_or_failed_as_their_reco
     cancel_asked.save(store.as_ref()).await.unwrap();
     let mut gone = JobRecord::queued(
         "0000000000020000000b".into(),
-        spec("contoso", &[Stream::Git]),
+        backfill_spec("contoso", &[Stream::Git]),
         now,
     );
     gone.state = JobState::Running;
@@ -323,7 +301,7 @@ async fn on_start_unfinished_jobs_are_requeued_cancelled_or_failed_as_their_reco
 
     // A one-off runner (the in-process CLI) leaves them alone.
     let engine = ListEngine::free(2, 1, Duration::ZERO);
-    let (runner, stop) = start(
+    let (runner, stop) = start_runner(
         store.clone(),
         engine.clone(),
         RunnerSettings {
@@ -340,7 +318,7 @@ async fn on_start_unfinished_jobs_are_requeued_cancelled_or_failed_as_their_reco
     stop.cancel();
     runner.stopped().await;
 
-    let (runner, stop) = start(store.clone(), engine.clone(), fast_settings()).await;
+    let (runner, stop) = start_runner(store.clone(), engine.clone(), fast_settings()).await;
     assert_eq!(
         runner.get(&cancel_asked.id).await.unwrap().unwrap().state,
         JobState::Cancelled
@@ -392,11 +370,11 @@ async fn a_panicking_engine_fails_its_job_and_frees_the_organization() {
         .await
         .unwrap();
     let a = runner
-        .submit(spec("fabrikam", &[Stream::Git]))
+        .submit(backfill_spec("fabrikam", &[Stream::Git]))
         .await
         .unwrap();
     let b = runner
-        .submit(spec("fabrikam", &[Stream::Git]))
+        .submit(backfill_spec("fabrikam", &[Stream::Git]))
         .await
         .unwrap();
     for id in [&a.id, &b.id] {

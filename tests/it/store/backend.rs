@@ -111,21 +111,22 @@ pub fn events(ids: &[&str]) -> Vec<NormalizedEvent> {
 
 /// The seqs of what `claim_pending(limit)` returns.
 pub async fn claimed_seqs(store: &dyn Store, limit: usize) -> Vec<i64> {
-    store
-        .claim_pending(limit)
+    claimed(store, limit)
         .await
-        .unwrap()
         .into_iter()
         .map(|p| p.seq)
         .collect()
 }
 
+/// The event ids of what `claim_pending(limit)` returns.
 pub async fn claimed_ids(store: &dyn Store, limit: usize) -> Vec<String> {
-    store
-        .claim_pending(limit)
+    claimed(store, limit)
         .await
-        .unwrap()
         .into_iter()
         .map(|p| p.id)
         .collect()
+}
+
+async fn claimed(store: &dyn Store, limit: usize) -> Vec<store::PendingMessage> {
+    store.claim_pending(limit).await.unwrap()
 }

@@ -199,53 +199,27 @@ async fn a_replica_stopping_gracefully_hands_its_rows_over_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_started_through_one_replica_is_not_taken_by_another() {
     use ado_ingest::config::Stream;
-    use ado_ingest::jobs::JobRunner;
-    use ado_ingest::reconcile::BackfillSpec;
-    use chrono::{TimeZone, Utc};
-    use tokio_util::sync::CancellationToken;
 
-    use crate::support::admin::{ListEngine, fast_settings, orgs, provider};
+    use crate::support::admin::{ListEngine, backfill_spec, fast_settings, start_runner};
 
     let place = Place::new(Backend::Postgres).await;
     let (a, b) = (place.open_as(100, "a").await, place.open_as(100, "b").await);
-    let spec = BackfillSpec {
-        organization: "fabrikam".into(),
-        projects: Vec::new(),
-        streams: vec![Stream::Git],
-        since: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
-        until: None,
-    };
-    let stop = CancellationToken::new();
+    let spec = backfill_spec("fabrikam", &[Stream::Git]);
     let engine = ListEngine::gated(10, 3);
-    let runner_a = JobRunner::start(
-        a,
-        orgs(),
-        provider(engine.clone()),
-        fast_settings(),
-        stop.clone(),
-    )
-    .await
-    .unwrap();
+    let (runner_a, stop_a) = start_runner(a, engine.clone(), fast_settings()).await;
     // The second waits, queued, for the first: one job per organization at a time.
     runner_a.submit(spec.clone()).await.unwrap();
     runner_a.submit(spec).await.unwrap();
     // A replica starting now takes over the unfinished jobs nobody holds: there must be none.
     let other = ListEngine::gated(10, 3);
-    let runner_b = JobRunner::start(
-        b,
-        orgs(),
-        provider(other.clone()),
-        fast_settings(),
-        stop.clone(),
-    )
-    .await
-    .unwrap();
+    let (runner_b, stop_b) = start_runner(b, other.clone(), fast_settings()).await;
     assert_eq!(
         runner_b.active_counts(),
         (0, 0),
         "jobs submitted through a are a's from the moment they are stored"
     );
-    stop.cancel();
+    stop_a.cancel();
+    stop_b.cancel();
     engine.release(1_000);
     other.release(1_000);
     runner_a.stopped().await;

@@ -185,17 +185,32 @@ pub struct Admin {
     pub stop: CancellationToken,
 }
 
-pub async fn admin(store: Arc<dyn Store>, token: &str, engine: Arc<ListEngine>) -> Admin {
+/// A runner on `store` for [`orgs`], every job walked by `engine`, and the token that stops it.
+pub async fn start_runner(
+    store: Arc<dyn Store>,
+    engine: Arc<ListEngine>,
+    settings: RunnerSettings,
+) -> (JobRunner, CancellationToken) {
     let stop = CancellationToken::new();
-    let runner = JobRunner::start(
-        store.clone(),
-        orgs(),
-        provider(engine),
-        fast_settings(),
-        stop.clone(),
-    )
-    .await
-    .expect("start runner");
+    let runner = JobRunner::start(store, orgs(), provider(engine), settings, stop.clone())
+        .await
+        .expect("start runner");
+    (runner, stop)
+}
+
+/// A backfill of `org`'s `streams` since 2025-01-01.
+pub fn backfill_spec(org: &str, streams: &[ado_ingest::config::Stream]) -> BackfillSpec {
+    BackfillSpec {
+        organization: org.into(),
+        projects: Vec::new(),
+        streams: streams.to_vec(),
+        since: chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2025, 1, 1, 0, 0, 0).unwrap(),
+        until: None,
+    }
+}
+
+pub async fn admin(store: Arc<dyn Store>, token: &str, engine: Arc<ListEngine>) -> Admin {
+    let (runner, stop) = start_runner(store.clone(), engine, fast_settings()).await;
     let config = Config {
         admin_token: Secret::new(token),
         organizations: orgs(),
