@@ -8,6 +8,8 @@
 // A crate root looks for modules next to itself; ours live in `examples/bench/`.
 #[path = "bench/baseline.rs"]
 mod baseline;
+#[path = "bench/cpu.rs"]
+mod cpu;
 #[path = "bench/fixtures.rs"]
 mod fixtures;
 #[path = "bench/load.rs"]
@@ -151,6 +153,8 @@ struct ServerNumbers {
     /// Phase 1's group commits and publish batches, all replicas together.
     commits: f64,
     publish_batches: f64,
+    /// CPU used from phase 1's first request to its outbox seen empty.
+    cpu: cpu::Usage,
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -360,10 +364,13 @@ async fn measure_server(
         args.requests, args.concurrency
     );
     let bodies = Arc::new(mix.bodies(0, args.requests));
+    let pids: Vec<u32> = servers.iter().map(ServerUnderTest::pid).collect();
+    let cpu_before = cpu::Snapshot::take(&pids);
     let throughput = load::closed_loop(&target, bodies, args.concurrency)
         .await
         .context("phase 1 (throughput)")?;
     let drained = wait_all_drained(servers, client).await?;
+    let cpu = cpu::Usage::between(&cpu_before, &cpu::Snapshot::take(&pids));
     let end_to_end = drained - throughput.started;
     let routed = tap.count().await?;
     if u64::from(routed) < args.requests {
@@ -416,6 +423,7 @@ async fn measure_server(
             .unwrap_or(0),
         commits,
         publish_batches,
+        cpu,
     })
 }
 
@@ -480,6 +488,14 @@ fn rows(
                 args.requests as f64 / n.commits.max(1.0),
                 args.requests as f64 / n.publish_batches.max(1.0)
             ),
+        ),
+        Row::info(
+            format!("  CPU µs per hook: {}", cpu::per_hook_label()),
+            n.cpu.per_hook(args.requests),
+        ),
+        Row::info(
+            "  hypervisor steal during phase 1",
+            format!("{:.1} %", n.cpu.steal * 100.0),
         ),
         Row::info(
             format!("  latency p50 / p99 at c={c}"),

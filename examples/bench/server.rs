@@ -224,6 +224,11 @@ impl ServerUnderTest {
         Ok(totals)
     }
 
+    /// The child's process id (for its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Peak resident set size so far (`VmHWM`), in bytes.
     pub fn peak_rss(&self) -> anyhow::Result<u64> {
         peak_rss_of(&format!("/proc/{}/status", self.child.id()))
