@@ -4,8 +4,6 @@
 //! made the work cheaper. Steal time is shown too: it is the share of the phase the hypervisor
 //! gave to someone else.
 
-use std::collections::HashMap;
-
 /// Kernel clock ticks per second of `/proc` times (`USER_HZ`): 100 on every Linux this runs on.
 const TICKS_PER_SECOND: f64 = 100.0;
 
@@ -16,7 +14,8 @@ const GROUPS: &[(&str, &str)] = &[("postgres", "PostgreSQL"), ("beam.smp", "Rabb
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     servers: u64,
-    groups: HashMap<&'static str, u64>,
+    /// Per entry of [`GROUPS`], in its order.
+    groups: [u64; GROUPS.len()],
     machine_busy: u64,
     machine_steal: u64,
     machine_total: u64,
@@ -29,7 +28,7 @@ impl Snapshot {
         let mut snapshot = Snapshot {
             servers: server_pids
                 .iter()
-                .filter_map(|pid| process_ticks(*pid))
+                .filter_map(|pid| process_stat(*pid).map(|(_, ticks)| ticks))
                 .sum(),
             ..Snapshot::default()
         };
@@ -45,8 +44,8 @@ impl Snapshot {
                 let Some((comm, ticks)) = process_stat(pid) else {
                     continue;
                 };
-                if let Some((name, _)) = GROUPS.iter().find(|(c, _)| *c == comm) {
-                    *snapshot.groups.entry(name).or_default() += ticks;
+                if let Some(i) = GROUPS.iter().position(|(c, _)| *c == comm) {
+                    snapshot.groups[i] += ticks;
                 }
             }
         }
@@ -72,9 +71,10 @@ impl Snapshot {
 /// CPU used between two snapshots.
 #[derive(Clone, Debug, Default)]
 pub struct Usage {
-    /// Milliseconds of CPU: servers, then each group in [`GROUPS`] order, then the machine.
+    /// Milliseconds of CPU of the servers, of each entry of [`GROUPS`] (in its order) and of
+    /// the whole machine.
     pub servers_ms: f64,
-    pub groups_ms: Vec<(&'static str, f64)>,
+    pub groups_ms: [f64; GROUPS.len()],
     pub machine_ms: f64,
     /// Share of the machine's time stolen by the hypervisor.
     pub steal: f64,
@@ -86,14 +86,9 @@ impl Usage {
         let total = after.machine_total.saturating_sub(before.machine_total);
         Usage {
             servers_ms: ms(after.servers.saturating_sub(before.servers)),
-            groups_ms: GROUPS
-                .iter()
-                .map(|(comm, label)| {
-                    let a = after.groups.get(comm).copied().unwrap_or(0);
-                    let b = before.groups.get(comm).copied().unwrap_or(0);
-                    (*label, ms(a.saturating_sub(b)))
-                })
-                .collect(),
+            groups_ms: std::array::from_fn(
+                |i| ms(after.groups[i].saturating_sub(before.groups[i])),
+            ),
             machine_ms: ms(after.machine_busy.saturating_sub(before.machine_busy)),
             steal: if total == 0 {
                 0.0
@@ -107,7 +102,7 @@ impl Usage {
     pub fn per_hook(&self, hooks: u64) -> String {
         let per = |ms: f64| format!("{:.0}", ms * 1000.0 / hooks.max(1) as f64);
         let mut parts = vec![per(self.servers_ms)];
-        parts.extend(self.groups_ms.iter().map(|(_, ms)| per(*ms)));
+        parts.extend(self.groups_ms.iter().map(|ms| per(*ms)));
         parts.push(per(self.machine_ms));
         parts.join(" / ")
     }
@@ -119,10 +114,6 @@ pub fn per_hook_label() -> String {
     names.extend(GROUPS.iter().map(|(_, label)| *label));
     names.push("machine");
     names.join(" / ")
-}
-
-fn process_ticks(pid: u32) -> Option<u64> {
-    process_stat(pid).map(|(_, ticks)| ticks)
 }
 
 /// The command name and utime + stime (all threads) of a process.
