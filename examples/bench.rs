@@ -494,6 +494,10 @@ fn rows(
             n.cpu.per_hook(args.requests),
         ),
         Row::info(
+            "  context switches per hook (machine)",
+            format!("{:.1}", n.cpu.switches as f64 / args.requests.max(1) as f64),
+        ),
+        Row::info(
             "  hypervisor steal during phase 1",
             format!("{:.1} %", n.cpu.steal * 100.0),
         ),

@@ -2,7 +2,8 @@
 //! whole machine, read from `/proc` (Linux). Wall-clock rates on a shared 2-core VM swing by ±15 %
 //! between rounds; CPU time per hook hardly moves with that noise, so it tells whether a change
 //! made the work cheaper. Steal time is shown too: it is the share of the phase the hypervisor
-//! gave to someone else.
+//! gave to someone else, and context switches per hook show how often the work was handed
+//! between threads and processes (each commit and each publish batch costs several).
 
 /// Kernel clock ticks per second of `/proc` times (`USER_HZ`): 100 on every Linux this runs on.
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -19,6 +20,8 @@ pub struct Snapshot {
     machine_busy: u64,
     machine_steal: u64,
     machine_total: u64,
+    /// Context switches of the whole machine since boot (`ctxt` in `/proc/stat`).
+    machine_switches: u64,
 }
 
 impl Snapshot {
@@ -49,9 +52,13 @@ impl Snapshot {
                 }
             }
         }
-        if let Ok(stat) = std::fs::read_to_string("/proc/stat")
-            && let Some(line) = stat.lines().next()
-        {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        snapshot.machine_switches = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("ctxt "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if let Some(line) = stat.lines().next() {
             // cpu user nice system idle iowait irq softirq steal guest guest_nice
             let f: Vec<u64> = line
                 .split_whitespace()
@@ -78,6 +85,8 @@ pub struct Usage {
     pub machine_ms: f64,
     /// Share of the machine's time stolen by the hypervisor.
     pub steal: f64,
+    /// Context switches of the whole machine.
+    pub switches: u64,
 }
 
 impl Usage {
@@ -90,6 +99,9 @@ impl Usage {
                 |i| ms(after.groups[i].saturating_sub(before.groups[i])),
             ),
             machine_ms: ms(after.machine_busy.saturating_sub(before.machine_busy)),
+            switches: after
+                .machine_switches
+                .saturating_sub(before.machine_switches),
             steal: if total == 0 {
                 0.0
             } else {
