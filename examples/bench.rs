@@ -495,7 +495,7 @@ fn rows(
         ),
         Row::info(
             "  context switches per hook (machine)",
-            format!("{:.1}", n.cpu.switches as f64 / args.requests.max(1) as f64),
+            n.cpu.switches_per_hook(args.requests),
         ),
         Row::info(
             "  hypervisor steal during phase 1",

@@ -3,7 +3,7 @@
 //! between rounds; CPU time per hook hardly moves with that noise, so it tells whether a change
 //! made the work cheaper. Steal time is shown too: it is the share of the phase the hypervisor
 //! gave to someone else, and context switches per hook show how often the work was handed
-//! between threads and processes (each commit and each publish batch costs several).
+//! between threads and processes.
 
 /// Kernel clock ticks per second of `/proc` times (`USER_HZ`): 100 on every Linux this runs on.
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -117,6 +117,11 @@ impl Usage {
         parts.extend(self.groups_ms.iter().map(|ms| per(*ms)));
         parts.push(per(self.machine_ms));
         parts.join(" / ")
+    }
+
+    /// The machine's context switches per hook, one decimal.
+    pub fn switches_per_hook(&self, hooks: u64) -> String {
+        format!("{:.1}", self.switches as f64 / hooks.max(1) as f64)
     }
 }
 
