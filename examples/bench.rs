@@ -200,7 +200,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             numbers.push(measure_setup(&args, &mix, &client, &binary, *setup).await?);
         }
     }
-    let measured: Vec<(Setup, ServerNumbers, Vec<f64>)> = rounds
+    let measured: Vec<(Setup, ServerNumbers, Vec<RoundFigures>)> = rounds
         .into_iter()
         .map(|(setup, numbers)| {
             let (median, all) = median_round(numbers, args.requests);
@@ -263,18 +263,29 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What each round measured, beside the median round that is shown in full.
+struct RoundFigures {
+    /// End-to-end hooks/s.
+    rate: f64,
+    /// p99 of the latency phase: one stalled round shows here apart from the others.
+    p99: Duration,
+}
+
 /// The round with the median end-to-end rate (the lower middle one for an even count), and every
-/// round's rate in the order they ran.
-fn median_round(numbers: Vec<ServerNumbers>, requests: u64) -> (ServerNumbers, Vec<f64>) {
-    let rates: Vec<f64> = numbers
+/// round's figures in the order they ran.
+fn median_round(numbers: Vec<ServerNumbers>, requests: u64) -> (ServerNumbers, Vec<RoundFigures>) {
+    let figures: Vec<RoundFigures> = numbers
         .iter()
-        .map(|n| n.end_to_end_rate(requests))
+        .map(|n| RoundFigures {
+            rate: n.end_to_end_rate(requests),
+            p99: n.latency.quantile(0.99),
+        })
         .collect();
     let mut order: Vec<usize> = (0..numbers.len()).collect();
-    order.sort_by(|a, b| rates[*a].total_cmp(&rates[*b]));
+    order.sort_by(|a, b| figures[*a].rate.total_cmp(&figures[*b].rate));
     let middle = order[(order.len() - 1) / 2];
     let median = numbers.into_iter().nth(middle).expect("at least one round");
-    (median, rates)
+    (median, figures)
 }
 
 /// Starts the setup's servers on a fresh store and exchange, measures them, stops them and
@@ -451,7 +462,7 @@ fn rows(
     args: &Args,
     setup: Setup,
     n: &ServerNumbers,
-    all_rounds: &[f64],
+    all_rounds: &[RoundFigures],
     one_replica: Option<f64>,
 ) -> Vec<Row> {
     let c = args.concurrency;
@@ -473,7 +484,10 @@ fn rows(
         ),
     ];
     if all_rounds.len() > 1 {
-        let listed: Vec<String> = all_rounds.iter().map(|r| format!("{r:.0}")).collect();
+        let listed: Vec<String> = all_rounds
+            .iter()
+            .map(|r| format!("{:.0}", r.rate))
+            .collect();
         rows.push(Row::info(
             "  end-to-end hooks/s of each round (median shown)",
             listed.join(" "),
@@ -531,6 +545,18 @@ fn rows(
             format!("  latency max at {r:.0} hooks/s"),
             ms(n.latency.quantile(1.0)),
         ),
+    ]);
+    if all_rounds.len() > 1 {
+        let listed: Vec<String> = all_rounds
+            .iter()
+            .map(|f| format!("{:.1}", f.p99.as_secs_f64() * 1000.0))
+            .collect();
+        rows.push(Row::info(
+            format!("  latency p99 at {r:.0} hooks/s of each round (ms)"),
+            listed.join(" "),
+        ));
+    }
+    rows.extend([
         Row::info(
             format!(
                 "  achieved: {} hooks in {:.2} s",
