@@ -483,16 +483,11 @@ fn rows(
             ms(n.end_to_end),
         ),
     ];
-    if all_rounds.len() > 1 {
-        let listed: Vec<String> = all_rounds
-            .iter()
-            .map(|r| format!("{:.0}", r.rate))
-            .collect();
-        rows.push(Row::info(
-            "  end-to-end hooks/s of each round (median shown)",
-            listed.join(" "),
-        ));
-    }
+    rows.extend(each_round(
+        "  end-to-end hooks/s of each round (median shown)",
+        all_rounds,
+        |f| format!("{:.0}", f.rate),
+    ));
     rows.extend([
         Row::info("  ingest only (all 202)", rate(n.throughput.per_second())),
         Row::info(
@@ -546,16 +541,11 @@ fn rows(
             ms(n.latency.quantile(1.0)),
         ),
     ]);
-    if all_rounds.len() > 1 {
-        let listed: Vec<String> = all_rounds
-            .iter()
-            .map(|f| format!("{:.1}", f.p99.as_secs_f64() * 1000.0))
-            .collect();
-        rows.push(Row::info(
-            format!("  latency p99 at {r:.0} hooks/s of each round (ms)"),
-            listed.join(" "),
-        ));
-    }
+    rows.extend(each_round(
+        format!("  latency p99 at {r:.0} hooks/s of each round (ms)"),
+        all_rounds,
+        |f| format!("{:.1}", f.p99.as_secs_f64() * 1000.0),
+    ));
     rows.extend([
         Row::info(
             format!(
@@ -588,6 +578,18 @@ fn rows(
         ));
     }
     rows
+}
+
+/// One figure of every round on one line, when there was more than one round.
+fn each_round(
+    label: impl Into<String>,
+    rounds: &[RoundFigures],
+    figure: impl Fn(&RoundFigures) -> String,
+) -> Option<Row> {
+    (rounds.len() > 1).then(|| {
+        let listed: Vec<String> = rounds.iter().map(figure).collect();
+        Row::info(label, listed.join(" "))
+    })
 }
 
 /// The same run's baselines: what the machine does without ado-ingest in the way.
