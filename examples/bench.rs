@@ -3,7 +3,7 @@
 //! printed as one table. See the README's "Benchmark" section.
 //!
 //! `cargo build --release && cargo run --release --example bench -- [--requests N] [--rate R]
-//! [--seconds S] [--concurrency C] [--setup sqlite,postgres,postgres-2 | --setup all]`
+//! [--seconds S] [--concurrency C] [--setup sqlite,postgres,postgres-2,postgres-2-first | --setup all]`
 
 // A crate root looks for modules next to itself; ours live in `examples/bench/`.
 #[path = "bench/baseline.rs"]
@@ -37,33 +37,93 @@ use server::{ServerUnderTest, StoreUnderTest, Tap};
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Setup {
     Sqlite,
-    Postgres { replicas: usize },
+    Postgres { replicas: usize, balance: Balance },
+}
+
+/// How the load reaches several replicas, as the proxy in front of them would send it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Balance {
+    /// Request `i` to replica `i % N` (HAProxy `balance roundrobin`, a Kubernetes Service).
+    RoundRobin,
+    /// Every request to the first replica while it is up; the others are hot standbys (HAProxy
+    /// `balance first`, the setting of `deploy/haproxy.cfg` for replicas sharing one host).
+    First,
+}
+
+const ONE_REPLICA: Setup = Setup::Postgres {
+    replicas: 1,
+    balance: Balance::RoundRobin,
+};
+
+fn replicas(n: usize) -> Setup {
+    Setup::Postgres {
+        replicas: n,
+        balance: Balance::RoundRobin,
+    }
 }
 
 impl Setup {
     fn parse(s: &str) -> Result<Vec<Setup>, String> {
         match s {
             "sqlite" => Ok(vec![Setup::Sqlite]),
-            "postgres" | "postgres-1" => Ok(vec![Setup::Postgres { replicas: 1 }]),
+            "postgres" | "postgres-1" => Ok(vec![ONE_REPLICA]),
             "all" => Ok(vec![
                 Setup::Sqlite,
-                Setup::Postgres { replicas: 1 },
-                Setup::Postgres { replicas: 2 },
+                ONE_REPLICA,
+                replicas(2),
+                Setup::Postgres {
+                    replicas: 2,
+                    balance: Balance::First,
+                },
             ]),
-            other => match other.strip_prefix("postgres-").map(str::parse::<usize>) {
-                Some(Ok(n)) if n >= 1 => Ok(vec![Setup::Postgres { replicas: n }]),
-                _ => Err(format!(
-                    "unknown setup {other:?}: sqlite, postgres, postgres-N (N replicas) or all"
-                )),
-            },
+            other => {
+                let unknown = || {
+                    format!(
+                        "unknown setup {other:?}: sqlite, postgres, postgres-N (N replicas, \
+                         round-robin), postgres-N-first (N replicas, all to the first) or all"
+                    )
+                };
+                let rest = other.strip_prefix("postgres-").ok_or_else(unknown)?;
+                let (count, balance) = match rest.strip_suffix("-first") {
+                    Some(count) => (count, Balance::First),
+                    None => (rest, Balance::RoundRobin),
+                };
+                match count.parse::<usize>() {
+                    Ok(1) if balance == Balance::RoundRobin => Ok(vec![ONE_REPLICA]),
+                    Ok(n) if n >= 2 => Ok(vec![Setup::Postgres {
+                        replicas: n,
+                        balance,
+                    }]),
+                    _ => Err(unknown()),
+                }
+            }
         }
     }
 
     fn label(self) -> String {
         match self {
             Setup::Sqlite => "SQLite".into(),
-            Setup::Postgres { replicas: 1 } => "PostgreSQL, 1 replica".into(),
-            Setup::Postgres { replicas } => format!("PostgreSQL, {replicas} replicas"),
+            Setup::Postgres { replicas: 1, .. } => "PostgreSQL, 1 replica".into(),
+            Setup::Postgres {
+                replicas,
+                balance: Balance::RoundRobin,
+            } => format!("PostgreSQL, {replicas} replicas"),
+            Setup::Postgres {
+                replicas,
+                balance: Balance::First,
+            } => format!("PostgreSQL, {replicas} replicas, all to the first"),
+        }
+    }
+
+    /// How many of the setup's servers the load is sent to (the first ones).
+    fn loaded(self) -> usize {
+        match self {
+            Setup::Sqlite
+            | Setup::Postgres {
+                balance: Balance::First,
+                ..
+            } => 1,
+            Setup::Postgres { replicas, .. } => replicas,
         }
     }
 
@@ -112,7 +172,8 @@ struct Args {
     #[arg(long)]
     binary: Option<PathBuf>,
     /// What to measure, in order: `sqlite`, `postgres` (one replica), `postgres-N` (N replicas on
-    /// one database, requests round-robin), or `all` (sqlite, postgres, postgres-2).
+    /// one database, requests round-robin), `postgres-N-first` (N replicas, every request to the
+    /// first: the others are standbys) or `all` (sqlite, postgres, postgres-2, postgres-2-first).
     #[arg(long, value_delimiter = ',', default_value = "sqlite")]
     setup: Vec<String>,
     /// A setting for every server under test, `ADO_INGEST_KEY=value` (repeatable), e.g.
@@ -253,7 +314,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut table = Vec::new();
     let one_replica = measured
         .iter()
-        .find(|(s, _, _)| *s == Setup::Postgres { replicas: 1 })
+        .find(|(s, _, _)| *s == ONE_REPLICA)
         .map(|(_, n, _)| n.end_to_end_rate(args.requests));
     for (setup, numbers, all) in &measured {
         table.extend(rows(&args, *setup, numbers, all, one_replica));
@@ -300,7 +361,7 @@ async fn measure_setup(
     let exchange = format!("bench.{:016x}", rand::random::<u64>());
     let (store, replicas, database) = match setup {
         Setup::Sqlite => (StoreUnderTest::Sqlite, 1, None),
-        Setup::Postgres { replicas } => {
+        Setup::Postgres { replicas, .. } => {
             let (name, url) = server::create_database(&args.postgres_admin_url).await?;
             (StoreUnderTest::Postgres(url), replicas, Some(name))
         }
@@ -332,7 +393,7 @@ async fn measure_setup(
         }
     }
     let measured = match started {
-        Ok(()) => measure_server(args, mix, client, &mut servers).await,
+        Ok(()) => measure_server(args, mix, client, &mut servers, setup.loaded()).await,
         Err(e) => Err(e),
     };
     let mut stopped = Ok(());
@@ -355,6 +416,7 @@ async fn measure_server(
     mix: &Mix,
     client: &reqwest::Client,
     servers: &mut [ServerUnderTest],
+    loaded: usize,
 ) -> anyhow::Result<ServerNumbers> {
     for server in servers.iter_mut() {
         server.wait_ready(client).await?;
@@ -364,6 +426,7 @@ async fn measure_server(
         client: client.clone(),
         urls: servers
             .iter()
+            .take(loaded)
             .map(|s| format!("{}/hooks", s.base))
             .collect(),
         auth: Some(servers[0].auth.clone()),
@@ -566,12 +629,16 @@ fn rows(
             n.peak_rss <= TARGET_RSS_BYTES,
         ),
     ]);
-    if let (Setup::Postgres { replicas }, Some(one)) = (setup, one_replica)
+    if let (Setup::Postgres { replicas, balance }, Some(one)) = (setup, one_replica)
         && replicas > 1
     {
+        let how = match balance {
+            Balance::RoundRobin => "round-robin",
+            Balance::First => "all to the first",
+        };
         // "No slower than one": within the run-to-run noise of this shared machine (5 %).
         rows.push(Row::check(
-            format!("  {replicas} replicas vs 1 replica (end-to-end)"),
+            format!("  {replicas} replicas ({how}) vs 1 replica (end-to-end)"),
             format!("{:.2}x", e2e / one),
             ">= 0.95x".to_string(),
             e2e >= one * 0.95,
