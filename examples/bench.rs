@@ -55,13 +55,6 @@ const ONE_REPLICA: Setup = Setup::Postgres {
     balance: Balance::RoundRobin,
 };
 
-fn replicas(n: usize) -> Setup {
-    Setup::Postgres {
-        replicas: n,
-        balance: Balance::RoundRobin,
-    }
-}
-
 impl Setup {
     fn parse(s: &str) -> Result<Vec<Setup>, String> {
         match s {
@@ -70,7 +63,10 @@ impl Setup {
             "all" => Ok(vec![
                 Setup::Sqlite,
                 ONE_REPLICA,
-                replicas(2),
+                Setup::Postgres {
+                    replicas: 2,
+                    balance: Balance::RoundRobin,
+                },
                 Setup::Postgres {
                     replicas: 2,
                     balance: Balance::First,
