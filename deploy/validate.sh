@@ -3,7 +3,8 @@
 #   (a) every YAML parses, plus structural checks that the pieces fit together (probes, selectors,
 #       ports, grace periods, distinct replica ids, HAProxy servers = compose services);
 #   (b) the kustomize render of deploy/kubernetes validated against the Kubernetes API schemas;
-#   (c) `haproxy -c` and `docker compose config` when those tools are installed.
+#   (c) `haproxy -c` and `docker compose config` when those tools are installed;
+#   (d) with HAProxy installed, a failover drill of haproxy.cfg in front of two stand-in replicas.
 # Prints one line per check ("ok: ..." / "skip: ..." / "FAIL: ...") and exits non-zero on a failure.
 # DEPLOY_DIR=/path/to/copy checks a copy instead of deploy/ (used to see that a broken file fails).
 # Skips for missing tools are allowed, except that with CI=true and VALIDATE_STRICT=1 a schema
@@ -350,6 +351,124 @@ if command -v haproxy >/dev/null; then
   fi
 else
   echo "skip: haproxy not installed (haproxy -c)"
+fi
+
+# (d) A failover drill of haproxy.cfg's balancing, when HAProxy is installed: the file with local
+# addresses in front of two stand-in replicas; every hook must go to the first while it is up, and
+# once it is SIGKILLed the very next hooks must be answered by the second, before the health
+# check could have noticed (a `backup` server or a missing `option redispatch` fails this).
+cat >"$work/drill.py" <<'PY'
+import os, re, signal, socket, subprocess, sys, time, urllib.request
+
+cfg_path, work = sys.argv[1], sys.argv[2]
+STANDIN = r"""
+import http.server, socketserver, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = sys.argv[2].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = answer
+    def log_message(self, *args):
+        pass
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+def post(url):
+    try:
+        request = urllib.request.Request(url, data=b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.read().decode()
+    except Exception as e:
+        return "error " + str(getattr(e, "code", type(e).__name__))
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+front, port_a, port_b = free_port(), free_port(), free_port()
+cfg = open(cfg_path).read()
+servers = re.findall(r"^(\s*server\s+\S+\s+)(\S+)(.*)$", cfg, re.M)
+if len(servers) < 2:
+    print("FAIL: haproxy failover drill: haproxy.cfg has fewer than two servers"); sys.exit(1)
+# Local addresses: the listener, the first two servers (the rest removed), no Docker DNS.
+cfg = re.sub(r"^(\s*bind\s+)\S+", rf"\g<1>127.0.0.1:{front}", cfg, flags=re.M)
+cfg = re.sub(r"[ \t]+(resolvers|init-addr)[ \t]+\S+", "", cfg)
+lines, seen = [], 0
+for line in cfg.splitlines():
+    m = re.match(r"^(\s*server\s+\S+\s+)(\S+)(.*)$", line)
+    if m:
+        seen += 1
+        if seen > 2:
+            continue
+        line = f"{m.group(1)}127.0.0.1:{port_a if seen == 1 else port_b}{m.group(3)}"
+    lines.append(line)
+local = os.path.join(work, "drill.cfg")
+open(local, "w").write("\n".join(lines) + "\n")
+
+procs = {}
+def standin(name, port):
+    procs[name] = subprocess.Popen([sys.executable, "-c", STANDIN, str(port), name],
+                                   stderr=subprocess.DEVNULL)
+try:
+    standin("A", port_a)
+    standin("B", port_b)
+    procs["haproxy"] = subprocess.Popen(["haproxy", "-f", local], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{front}/hooks"
+    deadline = time.time() + 15
+    while time.time() < deadline and not (listening(front) and post(url) == "A"):
+        if procs["haproxy"].poll() is not None:
+            print(f"FAIL: haproxy failover drill: haproxy -f {local} exited ({procs['haproxy'].returncode})")
+            sys.exit(1)
+        time.sleep(0.2)
+    # Both up (and both past their first health checks): every hook to the first.
+    time.sleep(5)
+    before = [post(url) for _ in range(50)]
+    procs["A"].send_signal(signal.SIGKILL)
+    procs["A"].wait()
+    killed = time.time()
+    after = [post(url) for _ in range(50)]
+    took = time.time() - killed
+    ok = True
+    if set(before) != {"A"}:
+        print(f"FAIL: haproxy failover drill: with both up, hooks went to {sorted(set(before))}, not only the first")
+        ok = False
+    if set(after) != {"B"}:
+        print(f"FAIL: haproxy failover drill: after the first was killed: {sorted(set(after))}, not only the second")
+        ok = False
+    # The health check needs fall (2) x inter (2 s): answers sooner came from redispatch.
+    if took >= 4:
+        print(f"FAIL: haproxy failover drill: 50 hooks after the kill took {took:.1f} s (waited for the health check)")
+        ok = False
+    if ok:
+        print(f"ok: haproxy failover drill: 50 hooks to the first, then 50 to the second in {took:.2f} s after SIGKILL, none refused")
+    sys.exit(0 if ok else 1)
+finally:
+    for p in procs.values():
+        p.kill()
+        p.wait()
+PY
+if command -v haproxy >/dev/null; then
+  python3 "$work/drill.py" "$DEPLOY_DIR/haproxy.cfg" "$work" || failed=1
+else
+  echo "skip: haproxy not installed (failover drill)"
 fi
 
 if command -v docker >/dev/null && docker compose version >/dev/null 2>&1; then
