@@ -59,7 +59,7 @@ impl Setup {
     fn parse(s: &str) -> Result<Vec<Setup>, String> {
         match s {
             "sqlite" => Ok(vec![Setup::Sqlite]),
-            "postgres" | "postgres-1" => Ok(vec![ONE_REPLICA]),
+            "postgres" => Ok(vec![ONE_REPLICA]),
             "all" => Ok(vec![
                 Setup::Sqlite,
                 ONE_REPLICA,
@@ -86,6 +86,7 @@ impl Setup {
                 };
                 match count.parse::<usize>() {
                     Ok(1) if balance == Balance::RoundRobin => Ok(vec![ONE_REPLICA]),
+                    Ok(1) => Err(format!("{other:?}: -first needs at least 2 replicas")),
                     Ok(n) if n >= 2 => Ok(vec![Setup::Postgres {
                         replicas: n,
                         balance,
@@ -310,7 +311,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut table = Vec::new();
     let one_replica = measured
         .iter()
-        .find(|(s, _, _)| *s == ONE_REPLICA)
+        .find(|(s, _, _)| matches!(s, Setup::Postgres { replicas: 1, .. }))
         .map(|(_, n, _)| n.end_to_end_rate(args.requests));
     for (setup, numbers, all) in &measured {
         table.extend(rows(&args, *setup, numbers, all, one_replica));
