@@ -50,6 +50,16 @@ enum Balance {
     First,
 }
 
+impl Balance {
+    /// How the bench's rows name it.
+    fn name(self) -> &'static str {
+        match self {
+            Balance::RoundRobin => "round-robin",
+            Balance::First => "all to the first",
+        }
+    }
+}
+
 const ONE_REPLICA: Setup = Setup::Postgres {
     replicas: 1,
     balance: Balance::RoundRobin,
@@ -105,10 +115,9 @@ impl Setup {
                 replicas,
                 balance: Balance::RoundRobin,
             } => format!("PostgreSQL, {replicas} replicas"),
-            Setup::Postgres {
-                replicas,
-                balance: Balance::First,
-            } => format!("PostgreSQL, {replicas} replicas, all to the first"),
+            Setup::Postgres { replicas, balance } => {
+                format!("PostgreSQL, {replicas} replicas, {}", balance.name())
+            }
         }
     }
 
@@ -629,13 +638,12 @@ fn rows(
     if let (Setup::Postgres { replicas, balance }, Some(one)) = (setup, one_replica)
         && replicas > 1
     {
-        let how = match balance {
-            Balance::RoundRobin => "round-robin",
-            Balance::First => "all to the first",
-        };
         // "No slower than one": within the run-to-run noise of this shared machine (5 %).
         rows.push(Row::check(
-            format!("  {replicas} replicas ({how}) vs 1 replica (end-to-end)"),
+            format!(
+                "  {replicas} replicas ({}) vs 1 replica (end-to-end)",
+                balance.name()
+            ),
             format!("{:.2}x", e2e / one),
             ">= 0.95x".to_string(),
             e2e >= one * 0.95,
